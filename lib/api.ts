@@ -1,0 +1,305 @@
+// kruntimes.io/v1alpha1: the API types and the typed constants every component shares.
+// The CRDs in manifests/crds are the schema's source of truth; these types mirror them.
+
+export const GROUP = 'kruntimes.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+export const Plural = {
+  Run: 'runs',
+  Runtime: 'runtimes',
+  Workflow: 'workflows',
+} as const;
+
+export const RunPhase = {
+  Pending: 'Pending',
+  Scheduled: 'Scheduled',
+  Running: 'Running',
+  Succeeded: 'Succeeded',
+  Failed: 'Failed',
+  Timeout: 'Timeout',
+  Cancelled: 'Cancelled',
+} as const;
+export type RunPhase = (typeof RunPhase)[keyof typeof RunPhase];
+
+export const TERMINAL_PHASES: ReadonlySet<RunPhase> = new Set([
+  RunPhase.Succeeded,
+  RunPhase.Failed,
+  RunPhase.Timeout,
+  RunPhase.Cancelled,
+]);
+/** Phases that hold a slot of a Runtime Pod's capacity. */
+export const ACTIVE_PHASES: ReadonlySet<RunPhase> = new Set([RunPhase.Scheduled, RunPhase.Running]);
+
+export function isTerminal(phase: string | undefined): boolean {
+  return phase !== undefined && TERMINAL_PHASES.has(phase as RunPhase);
+}
+
+/** Why a Run is waiting or why it ended; written to conditions[].reason. */
+export const Reason = {
+  // waiting
+  RuntimeNotFound: 'RuntimeNotFound',
+  NoReadyPod: 'NoReadyPod',
+  AtCapacity: 'AtCapacity',
+  RetryBackoff: 'RetryBackoff',
+  // progress
+  Scheduled: 'Scheduled',
+  Claimed: 'Claimed',
+  Completed: 'Completed',
+  // failures
+  Failed: 'Failed',
+  Timeout: 'Timeout',
+  PrepareSource: 'PrepareSource',
+  RuntimeExecute: 'RuntimeExecute',
+  RuntimeError: 'RuntimeError',
+  ExecutionLost: 'ExecutionLost',
+  Cancelled: 'Cancelled',
+  PodGone: 'PodGone',
+  PodTerminating: 'PodTerminating',
+  PodUnhealthy: 'PodUnhealthy',
+  OutputsInvalid: 'OutputsInvalid',
+  OutputsTooLarge: 'OutputsTooLarge',
+  ArtifactInvalid: 'ArtifactInvalid',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
+export const RunConditionType = {
+  Scheduled: 'Scheduled',
+  Running: 'Running',
+  Succeeded: 'Succeeded',
+  Failed: 'Failed',
+  Timeout: 'Timeout',
+  Cancelled: 'Cancelled',
+} as const;
+export type RunConditionType = (typeof RunConditionType)[keyof typeof RunConditionType];
+
+export const RuntimeConditionType = {
+  Ready: 'Ready',
+  Available: 'Available',
+} as const;
+
+export const Label = {
+  /** On Runtime Pods: the Runtime they serve. */
+  Runtime: 'runtime',
+  ManagedBy: 'app.kubernetes.io/managed-by',
+  Component: 'app.kubernetes.io/component',
+  Name: 'app.kubernetes.io/name',
+} as const;
+
+export const Annotation = {
+  /** Static per-pod capacity; usage is derived from Run state, never written here. */
+  CapacityRuns: 'kruntimes.io/capacity.runs',
+} as const;
+
+export const PodConditionType = {
+  /** runtimed's heartbeat: True with a fresh lastProbeTime while runtimed can take work. */
+  RuntimedReady: 'kruntimes.io/RuntimedReady',
+} as const;
+
+export const Finalizer = {
+  ArtifactCleanup: 'kruntimes.io/artifact-cleanup',
+} as const;
+
+export const MANAGER = 'kruntimes';
+export const RUNTIME_CONTAINER = 'runtime';
+export const RUNTIMED_CONTAINER = 'runtimed';
+export const WORKSPACE_VOLUME = 'kruntimes-workspace';
+export const WORKSPACE_MOUNT = '/workspace';
+export const RUNTIME_SERVER_PORT = 19091;
+export const RUNTIMED_HTTP_PORT = 19092;
+
+/**
+ * Defaults and limits; the CRD schema enforces the same numbers (test/unit/crds.test.ts checks).
+ * The CRD's maxLength counts characters, so for non-ASCII text the schema is the looser bound and
+ * the components that write status (runtimed) enforce the byte bounds.
+ */
+export const Limits = {
+  inlineSourceBytes: 256 * 1024,
+  envEntries: 256,
+  args: 256,
+  messageBytes: 1024,
+  outputsKeys: 64,
+  outputKeyBytes: 128,
+  outputValueBytes: 8 * 1024,
+  outputsTotalBytes: 64 * 1024,
+  /** One item of spec.args. */
+  argBytes: 32 * 1024,
+  envNameBytes: 256,
+  envValueBytes: 32 * 1024,
+  entrypointBytes: 1024,
+  gitRepositoryBytes: 2048,
+  gitRefBytes: 256,
+  /** spec.runtime and Runtime names: DNS-1123 labels, as they become the runtime=<name> label value. */
+  nameBytes: 63,
+  timeoutSecondsMax: 7 * 24 * 3600,
+  maxAttemptsMax: 100,
+  backoffSecondsMax: 3600,
+  artifactRefs: 32,
+  workflowTasks: 64,
+  workflowDependsOn: 64,
+  heartbeatSeconds: 5,
+  schedulerStaleSeconds: 15,
+  reaperStaleSeconds: 30,
+  retryBackoffCapSeconds: 60,
+} as const;
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  ownerReferences?: Array<{
+    apiVersion: string;
+    kind: string;
+    name: string;
+    uid: string;
+    controller?: boolean;
+    blockOwnerDeletion?: boolean;
+  }>;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  observedGeneration?: number;
+}
+
+export interface RunSpec {
+  runtime: string;
+  args?: string[];
+  env?: Record<string, string>;
+  source?: { inline?: string; git?: { repository: string; ref?: string; commit?: string } };
+  entrypoint?: string;
+  timeoutSeconds?: number;
+  retryPolicy?: { maxAttempts?: number; backoffSeconds?: number };
+  cancelRequested?: boolean;
+  ttlSecondsAfterFinished?: number;
+}
+
+export interface RunStatus {
+  phase?: RunPhase;
+  message?: string;
+  reason?: string;
+  assignedPod?: string;
+  assignedPodUID?: string;
+  attempt?: number;
+  /** When the scheduler assigned the current attempt (microsecond precision). */
+  scheduledTime?: string;
+  startTime?: string;
+  completionTime?: string;
+  exitCode?: number;
+  outputs?: Record<string, string>;
+  artifactRefs?: Array<{ name: string; key: string; size: number; digest: string; type?: string }>;
+  artifactStore?: Record<string, unknown>;
+  conditions?: Condition[];
+}
+
+export interface Run {
+  apiVersion?: string;
+  kind?: 'Run';
+  metadata: ObjectMeta;
+  spec: RunSpec;
+  status?: RunStatus;
+}
+
+/** Where runtimed stores artifacts: exactly one of filesystem or s3. */
+export interface ArtifactStoreSpec {
+  filesystem?: { claimName: string; path?: string };
+  s3?: {
+    bucket: string;
+    endpoint?: string;
+    region?: string;
+    prefix?: string;
+    forcePathStyle?: boolean;
+    secretRef: { name: string };
+  };
+}
+
+export interface RuntimeSpec {
+  replicas?: number;
+  /** resources.runs is an integer ≥ 1; other resource names are free-form quantities. */
+  capacity?: { resources?: { runs?: number; [name: string]: number | string | undefined } };
+  // A PodTemplateSpec; typed loosely here, validated by the CRD schema.
+  template: {
+    metadata?: ObjectMeta;
+    spec: Record<string, unknown> & { containers: Array<Record<string, unknown>> };
+  };
+  daemonImage?: string;
+  artifactStore?: ArtifactStoreSpec;
+}
+
+export interface RuntimeStatus {
+  replicas?: number;
+  readyReplicas?: number;
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+export interface Runtime {
+  apiVersion?: string;
+  kind?: 'Runtime';
+  metadata: ObjectMeta;
+  spec: RuntimeSpec;
+  status?: RuntimeStatus;
+}
+
+export const WorkflowPhase = {
+  Pending: 'Pending',
+  Running: 'Running',
+  Succeeded: 'Succeeded',
+  Failed: 'Failed',
+  Cancelled: 'Cancelled',
+} as const;
+export type WorkflowPhase = (typeof WorkflowPhase)[keyof typeof WorkflowPhase];
+
+/** A task's run: the fields of RunSpec that define an execution. */
+export type WorkflowTaskRun = Omit<RunSpec, 'cancelRequested' | 'ttlSecondsAfterFinished'>;
+
+export interface WorkflowTask {
+  name: string;
+  dependsOn?: string[];
+  run: WorkflowTaskRun;
+}
+
+export interface WorkflowSpec {
+  tasks: WorkflowTask[];
+  cancelRequested?: boolean;
+}
+
+export interface WorkflowStatus {
+  phase?: WorkflowPhase;
+  message?: string;
+  /** By task name: the child Run and its phase. */
+  tasks?: Record<string, { runName?: string; phase?: string; message?: string }>;
+  conditions?: Condition[];
+}
+
+export interface Workflow {
+  apiVersion?: string;
+  kind?: 'Workflow';
+  metadata: ObjectMeta;
+  spec: WorkflowSpec;
+  status?: WorkflowStatus;
+}
+
+// Defaults the CRDs apply (spec.retryPolicy, spec.replicas, spec.capacity.resources.runs); objects
+// read from the API always carry them, these constants cover objects built in code.
+export const DEFAULT_CAPACITY_RUNS = 1;
+export const DEFAULT_REPLICAS = 1;
+export const DEFAULT_MAX_ATTEMPTS = 1;
+export const DEFAULT_BACKOFF_SECONDS = 1;
+
+/** A timestamp with microsecond precision, the most the API keeps in our status strings. */
+export function microTime(d: Date = new Date()): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}000Z`);
+}

@@ -1,0 +1,221 @@
+// A lean Kubernetes API client for the hot paths (status patches, claims, creates).
+// client-node's generated APIs build a new TLS agent for every request; this client keeps one
+// keep-alive undici pool per apiserver, and reuses client-node for kubeconfig loading and watches.
+import type https from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Agent, type Dispatcher } from 'undici';
+import { API_VERSION, GROUP, Plural, VERSION } from './api.ts';
+
+export const ContentType = {
+  Json: 'application/json',
+  MergePatch: 'application/merge-patch+json',
+  StrategicMergePatch: 'application/strategic-merge-patch+json',
+  Apply: 'application/apply-patch+yaml',
+} as const;
+export type ContentType = (typeof ContentType)[keyof typeof ContentType];
+
+/** An error answered by the apiserver, with its HTTP code and Status reason. */
+export class KubeApiError extends Error {
+  readonly code: number;
+  readonly reason: string;
+  readonly details?: unknown;
+  constructor(options: { code: number; reason: string; message: string; details?: unknown }) {
+    super(options.message);
+    this.name = 'KubeApiError';
+    this.code = options.code;
+    this.reason = options.reason;
+    this.details = options.details;
+  }
+}
+
+export function isConflict(err: unknown): boolean {
+  return err instanceof KubeApiError && err.code === 409;
+}
+export function isNotFound(err: unknown): boolean {
+  return err instanceof KubeApiError && err.code === 404;
+}
+export function isAlreadyExists(err: unknown): boolean {
+  return err instanceof KubeApiError && err.code === 409 && err.reason === 'AlreadyExists';
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  contentType?: ContentType;
+  query?: Record<string, string | number | boolean | undefined>;
+  signal?: AbortSignal;
+}
+
+/** Loads the kubeconfig the way kubectl does: --kubeconfig, $KUBECONFIG, ~/.kube/config, in-cluster. */
+export function loadKubeConfig(options: { kubeconfig?: string; context?: string } = {}): KubeConfig {
+  const kc = new KubeConfig();
+  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+  else kc.loadFromDefault();
+  if (options.context) kc.setCurrentContext(options.context);
+  if (!kc.getCurrentCluster())
+    throw new Error('no Kubernetes cluster configured: set KUBECONFIG or --kubeconfig');
+  return kc;
+}
+
+export class KubeClient {
+  readonly kubeConfig: KubeConfig;
+  readonly server: string;
+  private readonly dispatcher: Dispatcher;
+  private headers: Record<string, string>;
+  private readonly refreshAuth: () => Promise<Record<string, string>>;
+  private refreshTimer?: NodeJS.Timeout;
+
+  private constructor(options: {
+    kubeConfig: KubeConfig;
+    dispatcher: Dispatcher;
+    headers: Record<string, string>;
+    refreshAuth: () => Promise<Record<string, string>>;
+  }) {
+    this.kubeConfig = options.kubeConfig;
+    this.server = options.kubeConfig.getCurrentCluster()!.server.replace(/\/$/, '');
+    this.dispatcher = options.dispatcher;
+    this.headers = options.headers;
+    this.refreshAuth = options.refreshAuth;
+  }
+
+  static async create(kubeConfig: KubeConfig, options: { connections?: number } = {}): Promise<KubeClient> {
+    const authHeaders = async () => {
+      const opts: https.RequestOptions = {};
+      await kubeConfig.applyToHTTPSOptions(opts);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = String(v);
+      if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+      return { headers, opts };
+    };
+    const { headers, opts } = await authHeaders();
+    const cluster = kubeConfig.getCurrentCluster()!;
+    const dispatcher = new Agent({
+      connections: options.connections ?? 8,
+      keepAliveTimeout: 60_000,
+      connect: {
+        ca: opts.ca as string | undefined,
+        cert: opts.cert as string | undefined,
+        key: opts.key as string | undefined,
+        rejectUnauthorized: cluster.skipTLSVerify ? false : undefined,
+        servername: cluster.tlsServerName,
+      },
+    });
+    const client = new KubeClient({
+      kubeConfig,
+      dispatcher,
+      headers,
+      refreshAuth: async () => (await authHeaders()).headers,
+    });
+    // Bound service-account tokens rotate on disk; re-read them well before they expire.
+    client.refreshTimer = setInterval(() => {
+      client.refreshAuth().then(
+        (h) => {
+          client.headers = h;
+        },
+        () => {},
+      );
+    }, 60_000);
+    client.refreshTimer.unref();
+    return client;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.refreshTimer);
+    await this.dispatcher.close();
+  }
+
+  async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    let url = this.server + path;
+    if (options.query) {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(options.query)) if (v !== undefined) q.set(k, String(v));
+      const s = q.toString();
+      if (s) url += (url.includes('?') ? '&' : '?') + s;
+    }
+    const headers: Record<string, string> = { ...this.headers, accept: 'application/json' };
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      headers['content-type'] = options.contentType ?? ContentType.Json;
+      body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    }
+    const res = await this.dispatcher.request({
+      origin: this.server,
+      path: url.slice(this.server.length),
+      method: method as Dispatcher.HttpMethod,
+      headers,
+      body,
+      signal: options.signal,
+    });
+    const text = await res.body.text();
+    if (res.statusCode >= 400) {
+      let status: { reason?: string; message?: string; details?: unknown } = {};
+      try {
+        status = JSON.parse(text);
+      } catch {
+        status = { message: text };
+      }
+      throw new KubeApiError({
+        code: res.statusCode,
+        reason: status.reason ?? String(res.statusCode),
+        message: status.message || `${method} ${path}: HTTP ${res.statusCode}`,
+        details: status.details,
+      });
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  get<T>(path: string, options?: RequestOptions): Promise<T> {
+    return this.request<T>('GET', path, options);
+  }
+  create<T>(path: string, body: unknown, options?: RequestOptions): Promise<T> {
+    return this.request<T>('POST', path, { ...options, body });
+  }
+  replace<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PUT', path, { body });
+  }
+  delete<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('DELETE', path, { body });
+  }
+  mergePatch<T>(path: string, patch: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, { body: patch, contentType: ContentType.MergePatch });
+  }
+  strategicPatch<T>(path: string, patch: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, { body: patch, contentType: ContentType.StrategicMergePatch });
+  }
+  /** Server-side apply: idempotent create-or-update owned by `fieldManager`. */
+  apply<T>(path: string, object: unknown, fieldManager: string): Promise<T> {
+    return this.request<T>('PATCH', path, {
+      body: object,
+      contentType: ContentType.Apply,
+      query: { fieldManager, force: true },
+    });
+  }
+}
+
+/** API paths for kruntimes resources and the core resources we touch. */
+export const Paths = {
+  runs: (namespace?: string) =>
+    namespace
+      ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${Plural.Run}`
+      : `/apis/${API_VERSION}/${Plural.Run}`,
+  run: (namespace: string, name: string) =>
+    `/apis/${API_VERSION}/namespaces/${namespace}/${Plural.Run}/${name}`,
+  runStatus: (namespace: string, name: string) =>
+    `/apis/${API_VERSION}/namespaces/${namespace}/${Plural.Run}/${name}/status`,
+  runtimes: (namespace?: string) =>
+    namespace
+      ? `/apis/${API_VERSION}/namespaces/${namespace}/${Plural.Runtime}`
+      : `/apis/${API_VERSION}/${Plural.Runtime}`,
+  runtime: (namespace: string, name: string) =>
+    `/apis/${API_VERSION}/namespaces/${namespace}/${Plural.Runtime}/${name}`,
+  runtimeStatus: (namespace: string, name: string) =>
+    `/apis/${API_VERSION}/namespaces/${namespace}/${Plural.Runtime}/${name}/status`,
+  pods: (namespace?: string) => (namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods'),
+  pod: (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/pods/${name}`,
+  podStatus: (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/pods/${name}/status`,
+  deployments: (namespace?: string) =>
+    namespace ? `/apis/apps/v1/namespaces/${namespace}/deployments` : '/apis/apps/v1/deployments',
+  events: (namespace: string) => `/api/v1/namespaces/${namespace}/events`,
+  lease: (namespace: string, name: string) =>
+    `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`,
+  leases: (namespace: string) => `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`,
+} as const;

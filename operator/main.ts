@@ -1,0 +1,74 @@
+// Operator entry point. One codebase, two Deployments: `scheduler` and `controller`
+// (`all` runs both in one process, handy for development). Each role elects a leader.
+import http from 'node:http';
+import { KubeClient, loadKubeConfig } from '../lib/kube-client.ts';
+import { LeaderElector } from '../lib/leader-election.ts';
+import { errorMessage, logger } from '../lib/log.ts';
+import { RuntimeController } from './runtime-controller/controller.ts';
+import { Scheduler } from './scheduler/scheduler.ts';
+import { VERSION as PLATFORM_VERSION } from './version.ts';
+
+const Role = { Scheduler: 'scheduler', Controller: 'controller', All: 'all' } as const;
+type Role = (typeof Role)[keyof typeof Role];
+
+const role = (process.argv[2] ?? Role.All) as Role;
+if (!Object.values(Role).includes(role)) {
+  console.error(`usage: operator [scheduler|controller|all] (got ${role})`);
+  process.exit(2);
+}
+const namespace = process.env.POD_NAMESPACE ?? 'kruntimes-system';
+const client = await KubeClient.create(loadKubeConfig(), { connections: 16 });
+const runtimedImage = process.env.KRUNTIMES_RUNTIMED_IMAGE ?? `kruntimes-runtimed:${PLATFORM_VERSION}`;
+
+interface Component {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+const components: Array<{ name: string; make: () => Component }> = [];
+if (role !== Role.Controller)
+  components.push({ name: 'kruntimes-scheduler', make: () => new Scheduler({ client }) });
+if (role !== Role.Scheduler) {
+  components.push({
+    name: 'kruntimes-controller',
+    make: () => new RuntimeController({ client, config: { runtimedImage, platformNamespace: namespace } }),
+  });
+}
+
+let leading = 0;
+const electors = components.map(({ name, make }) => {
+  let running: Component | undefined;
+  return new LeaderElector({
+    client,
+    namespace,
+    name,
+    onStartedLeading: async () => {
+      running = make();
+      await running.start();
+      leading++;
+    },
+    // Losing the lease means another replica may act: stop at once, as client-go does.
+    onStoppedLeading: () => {
+      logger.error('lost leadership; exiting', { lease: name });
+      process.exit(1);
+    },
+  });
+});
+for (const e of electors) e.start();
+
+http
+  .createServer((req, res) => {
+    if (req.url === '/healthz' || req.url === '/readyz') res.writeHead(200).end('ok');
+    else if (req.url === '/leader') res.writeHead(200).end(String(leading));
+    else res.writeHead(404).end();
+  })
+  .listen(Number(process.env.HEALTH_PORT ?? 8081));
+
+logger.info('operator started', { role, namespace, version: PLATFORM_VERSION });
+const shutdown = async () => {
+  await Promise.all(electors.map((e) => e.stop())).catch((err) =>
+    logger.warn('stop', { error: errorMessage(err) }),
+  );
+  process.exit(0);
+};
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);

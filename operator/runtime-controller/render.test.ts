@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import type { Runtime } from '../../lib/api.ts';
+import { decideRuntime } from './decide.ts';
+import { renderRuntimeObjects } from './render.ts';
+
+const config = { runtimedImage: 'kruntimes-runtimed:0.1.0', platformNamespace: 'kruntimes-system' };
+const runtime = (over: Partial<Runtime['spec']> = {}): Runtime => ({
+  metadata: { name: 'bash', namespace: 'team', uid: 'rt-uid', generation: 1 },
+  spec: {
+    replicas: 2,
+    capacity: { resources: { runs: 4 } },
+    template: {
+      metadata: { labels: { runtime: 'bash', team: 'a' } },
+      spec: {
+        containers: [
+          { name: 'runtime', image: 'kruntimes-bash-runtime:latest', ports: [{ containerPort: 19091 }] },
+        ],
+      },
+    },
+    ...over,
+  },
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: test inspects manifests
+const byKind = (objs: any[], kind: string) => objs.find((o) => o.kind === kind);
+
+describe('Runtime rendering', () => {
+  it('renders SA, Role, RoleBinding, NetworkPolicy and the Deployment, all owned by the Runtime', () => {
+    const objs = renderRuntimeObjects(runtime(), config);
+    assert.deepEqual(
+      objs.map((o) => o.kind),
+      ['ServiceAccount', 'Role', 'RoleBinding', 'NetworkPolicy', 'Deployment'],
+    );
+    for (const o of objs) {
+      assert.equal(o.metadata.namespace, 'team');
+      assert.deepEqual(o.metadata.ownerReferences[0], {
+        apiVersion: 'kruntimes.io/v1alpha1',
+        kind: 'Runtime',
+        name: 'bash',
+        uid: 'rt-uid',
+        controller: true,
+        blockOwnerDeletion: true,
+      });
+    }
+  });
+  it('injects runtimed, the workspace volume, labels and the capacity annotation', () => {
+    const dep = byKind(renderRuntimeObjects(runtime(), config), 'Deployment');
+    assert.equal(dep.metadata.name, 'runtime-bash');
+    assert.equal(dep.spec.replicas, 2);
+    const tpl = dep.spec.template;
+    assert.equal(tpl.metadata.labels.runtime, 'bash');
+    assert.equal(tpl.metadata.labels.team, 'a');
+    assert.equal(tpl.metadata.annotations['kruntimes.io/capacity.runs'], '4');
+    const [rt, rd] = tpl.spec.containers;
+    assert.equal(rt.name, 'runtime');
+    assert.equal(rd.name, 'runtimed');
+    assert.equal(rd.image, 'kruntimes-runtimed:0.1.0');
+    assert.deepEqual(rt.volumeMounts, [{ name: 'kruntimes-workspace', mountPath: '/workspace' }]);
+    assert.ok(rd.volumeMounts.some((m: { mountPath: string }) => m.mountPath === '/workspace'));
+    assert.ok(
+      rd.env.some(
+        (e: { name: string; value?: string }) =>
+          e.name === 'KRUNTIME_SERVER_ADDR' && e.value === '127.0.0.1:19091',
+      ),
+    );
+    assert.equal(tpl.spec.serviceAccountName, 'runtime-bash');
+    // Only runtimed gets API credentials.
+    assert.equal(tpl.spec.automountServiceAccountToken, false);
+    assert.ok(
+      rd.volumeMounts.some(
+        (m: { mountPath: string }) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount',
+      ),
+    );
+    assert.ok(
+      !rt.volumeMounts.some((m: { mountPath: string }) => m.mountPath.startsWith('/var/run/secrets')),
+    );
+  });
+  it('uses spec.daemonImage and a user serviceAccountName (binding runtimed rights to it)', () => {
+    const rt = runtime({ daemonImage: 'my/runtimed:1' });
+    rt.spec.template.spec.serviceAccountName = 'workload';
+    const objs = renderRuntimeObjects(rt, config);
+    assert.equal(byKind(objs, 'ServiceAccount'), undefined);
+    assert.deepEqual(byKind(objs, 'RoleBinding').subjects, [
+      { kind: 'ServiceAccount', name: 'workload', namespace: 'team' },
+    ]);
+    const dep = byKind(objs, 'Deployment');
+    assert.equal(dep.spec.template.spec.serviceAccountName, 'workload');
+    assert.equal(dep.spec.template.spec.containers[1].image, 'my/runtimed:1');
+  });
+  it('grants runtimed exactly what it needs', () => {
+    const role = byKind(renderRuntimeObjects(runtime(), config), 'Role');
+    assert.deepEqual(
+      role.rules.map((r: { resources: string[]; verbs: string[] }) => `${r.resources}:${r.verbs}`),
+      [
+        'runs:get,list,watch',
+        'runs/status:get,patch,update',
+        'pods:get',
+        'pods/status:patch',
+        'events:create,patch',
+      ],
+    );
+  });
+  it("denies ingress except the platform namespace on runtimed's port", () => {
+    const np = byKind(renderRuntimeObjects(runtime(), config), 'NetworkPolicy');
+    assert.deepEqual(np.spec.podSelector, { matchLabels: { runtime: 'bash' } });
+    assert.deepEqual(np.spec.ingress[0].ports, [{ protocol: 'TCP', port: 19092 }]);
+  });
+  it("dials the runtime container's declared port", () => {
+    const rt = runtime();
+    rt.spec.template.spec.containers[0].ports = [{ containerPort: 50051 }];
+    const dep = byKind(renderRuntimeObjects(rt, config), 'Deployment');
+    const env = dep.spec.template.spec.containers[1].env.find(
+      (e: { name: string }) => e.name === 'KRUNTIME_SERVER_ADDR',
+    );
+    assert.equal(env.value, '127.0.0.1:50051');
+  });
+});
+
+describe('Runtime controller decide', () => {
+  it('applies when the Deployment is missing, then not again once the hash matches', () => {
+    const first = decideRuntime({ runtime: runtime(), config, now: 't' });
+    assert.equal(first.apply.length, 5);
+    assert.equal(first.status?.conditions?.[0].reason, 'Creating');
+    const dep = first.apply.find((o) => o.kind === 'Deployment')!;
+    const again = decideRuntime({
+      runtime: runtime(),
+      deployment: { metadata: dep.metadata, status: { replicas: 2, readyReplicas: 2 } },
+      config,
+      now: 't',
+    });
+    assert.deepEqual(again.apply, []);
+    assert.equal(again.status?.readyReplicas, 2);
+    assert.deepEqual(
+      [again.status?.conditions?.[0].status, again.status?.conditions?.[0].message],
+      ['True', '2/2 Runtime Pods ready'],
+    );
+  });
+  it('writes no status when nothing changed', () => {
+    const first = decideRuntime({ runtime: runtime(), config, now: 't' });
+    const rt = runtime();
+    rt.status = first.status;
+    assert.equal(decideRuntime({ runtime: rt, config, now: 't2' }).status, undefined);
+  });
+});

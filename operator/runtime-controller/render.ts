@@ -1,0 +1,219 @@
+// Renders everything a Runtime needs as plain objects: the Deployment of Runtime Pods with the
+// runtimed sidecar injected, runtimed's ServiceAccount/Role/RoleBinding, and a NetworkPolicy.
+// Pure, so the exact manifests are unit-tested.
+import {
+  Annotation,
+  API_VERSION,
+  DEFAULT_CAPACITY_RUNS,
+  DEFAULT_REPLICAS,
+  Label,
+  MANAGER,
+  RUNTIME_SERVER_PORT,
+  RUNTIMED_CONTAINER,
+  RUNTIMED_HTTP_PORT,
+  type Runtime,
+  WORKSPACE_MOUNT,
+  WORKSPACE_VOLUME,
+} from '../../lib/api.ts';
+
+export interface RenderConfig {
+  /** runtimed image used when the Runtime has no spec.daemonImage. */
+  runtimedImage: string;
+  /** Namespace of the platform (allowed to scrape runtimed's metrics). */
+  platformNamespace: string;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: Kubernetes manifests are open-ended objects
+type Obj = Record<string, any>;
+
+export const deploymentName = (runtime: string) => `runtime-${runtime}`;
+export const serviceAccountName = (runtime: string) => `runtime-${runtime}`;
+export const roleName = (runtime: string) => `runtime-${runtime}-runtimed`;
+const TOKEN_VOLUME = 'kruntimes-runtimed-token';
+const TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+export function ownerReference(runtime: Runtime): Obj {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Runtime',
+    name: runtime.metadata.name,
+    uid: runtime.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function meta(runtime: Runtime, name: string, component: string): Obj {
+  return {
+    name,
+    namespace: runtime.metadata.namespace,
+    labels: {
+      [Label.ManagedBy]: MANAGER,
+      [Label.Name]: 'kruntimes',
+      [Label.Component]: component,
+      [Label.Runtime]: runtime.metadata.name,
+    },
+    ownerReferences: [ownerReference(runtime)],
+  };
+}
+
+/** The Runtime Server address runtimed dials: the runtime container's first TCP port. */
+export function runtimeServerPort(runtime: Runtime): number {
+  const c = runtime.spec.template.spec.containers[0] as Obj;
+  const port = (c?.ports as Obj[] | undefined)?.find(
+    (p) => !p.protocol || p.protocol === 'TCP',
+  )?.containerPort;
+  return typeof port === 'number' ? port : RUNTIME_SERVER_PORT;
+}
+
+export function renderRuntimeObjects(runtime: Runtime, config: RenderConfig): Obj[] {
+  const name = runtime.metadata.name!;
+  const ns = runtime.metadata.namespace!;
+  const userSA = runtime.spec.template.spec.serviceAccountName as string | undefined;
+  const sa = userSA || serviceAccountName(name);
+  const objects: Obj[] = [];
+  if (!userSA) {
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: meta(runtime, sa, 'runtime'),
+      // The workload container gets no API credentials; runtimed mounts its own token volume.
+      automountServiceAccountToken: false,
+    });
+  }
+  objects.push(
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: meta(runtime, roleName(name), 'runtimed'),
+      rules: [
+        { apiGroups: ['kruntimes.io'], resources: ['runs'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['kruntimes.io'], resources: ['runs/status'], verbs: ['get', 'patch', 'update'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
+        { apiGroups: [''], resources: ['pods/status'], verbs: ['patch'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta(runtime, roleName(name), 'runtimed'),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: roleName(name) },
+      subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
+    },
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta(runtime, deploymentName(name), 'runtime'),
+      spec: {
+        podSelector: { matchLabels: { [Label.Runtime]: name } },
+        policyTypes: ['Ingress'],
+        // Nothing may reach runtimed or the Runtime Server over the network except the platform
+        // on runtimed's HTTP port; logs and artifacts go through the kubelet's port-forward.
+        ingress: [
+          {
+            from: [
+              {
+                namespaceSelector: {
+                  matchLabels: { 'kubernetes.io/metadata.name': config.platformNamespace },
+                },
+              },
+            ],
+            ports: [{ protocol: 'TCP', port: RUNTIMED_HTTP_PORT }],
+          },
+        ],
+      },
+    },
+    renderDeployment(runtime, config, sa, !userSA),
+  );
+  return objects;
+}
+
+export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: string, ownToken: boolean): Obj {
+  const name = runtime.metadata.name!;
+  const template = runtime.spec.template;
+  const podSpec = structuredClone(template.spec) as Obj;
+  const capacity = runtime.spec.capacity?.resources?.runs ?? DEFAULT_CAPACITY_RUNS;
+  const workspaceMount = { name: WORKSPACE_VOLUME, mountPath: WORKSPACE_MOUNT };
+  const containers = (podSpec.containers as Obj[]).filter((c) => c.name !== RUNTIMED_CONTAINER);
+  containers[0] = {
+    ...containers[0],
+    volumeMounts: [
+      ...((containers[0].volumeMounts as Obj[]) ?? []).filter((m) => m.name !== WORKSPACE_VOLUME),
+      workspaceMount,
+    ],
+  };
+  const runtimed: Obj = {
+    name: RUNTIMED_CONTAINER,
+    image: runtime.spec.daemonImage || config.runtimedImage,
+    imagePullPolicy: 'IfNotPresent',
+    env: [
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
+      { name: 'RUNTIME_NAME', value: name },
+      { name: 'KRUNTIME_SERVER_ADDR', value: `127.0.0.1:${runtimeServerPort(runtime)}` },
+      { name: 'KRUNTIME_WORKSPACE', value: WORKSPACE_MOUNT },
+    ],
+    ports: [{ name: 'runtimed', containerPort: RUNTIMED_HTTP_PORT, protocol: 'TCP' }],
+    readinessProbe: {
+      httpGet: { path: '/readyz', port: RUNTIMED_HTTP_PORT },
+      periodSeconds: 2,
+      failureThreshold: 2,
+    },
+    livenessProbe: {
+      httpGet: { path: '/healthz', port: RUNTIMED_HTTP_PORT },
+      periodSeconds: 10,
+      failureThreshold: 6,
+    },
+    volumeMounts: [
+      workspaceMount,
+      ...(ownToken ? [{ name: TOKEN_VOLUME, mountPath: TOKEN_PATH, readOnly: true }] : []),
+    ],
+  };
+  const volumes = ((podSpec.volumes as Obj[]) ?? []).filter(
+    (v) => v.name !== WORKSPACE_VOLUME && v.name !== TOKEN_VOLUME,
+  );
+  volumes.push({ name: WORKSPACE_VOLUME, emptyDir: {} });
+  if (ownToken) {
+    volumes.push({
+      name: TOKEN_VOLUME,
+      projected: {
+        sources: [
+          { serviceAccountToken: { path: 'token', expirationSeconds: 3607 } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+          { downwardAPI: { items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
+        ],
+      },
+    });
+  }
+  const labels = { ...(template.metadata?.labels ?? {}), [Label.Runtime]: name };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(runtime, deploymentName(name), 'runtime'),
+    spec: {
+      replicas: runtime.spec.replicas ?? DEFAULT_REPLICAS,
+      selector: { matchLabels: { [Label.Runtime]: name } },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: {
+          labels,
+          annotations: {
+            ...(template.metadata?.annotations ?? {}),
+            [Annotation.CapacityRuns]: String(capacity),
+          },
+        },
+        spec: {
+          ...podSpec,
+          serviceAccountName: sa,
+          ...(ownToken ? { automountServiceAccountToken: false } : {}),
+          containers: [...containers, runtimed],
+          volumes,
+          // runtimed lets running Runs finish on SIGTERM; give them time.
+          terminationGracePeriodSeconds: podSpec.terminationGracePeriodSeconds ?? 30,
+        },
+      },
+    },
+  };
+}

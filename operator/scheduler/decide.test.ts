@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import type { Run } from '../../lib/api.ts';
+import { decide, type PodView, type SchedulingInput } from './decide.ts';
+
+const NOW = 1_000_000;
+const run = (name: string, extra: Partial<Run['spec']> = {}, status?: Run['status']): Run => ({
+  metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion: '1' },
+  spec: { runtime: 'bash', ...extra },
+  status,
+});
+const pod = (name: string, over: Partial<PodView> = {}): PodView => ({
+  name,
+  uid: `uid-${name}`,
+  ready: true,
+  heartbeatMs: NOW - 1000,
+  terminating: false,
+  capacity: 2,
+  inUse: 0,
+  ...over,
+});
+const input = (over: Partial<SchedulingInput>): SchedulingInput => ({
+  namespace: 'ns',
+  runtime: 'bash',
+  runtimeExists: true,
+  pending: [],
+  pods: [],
+  nowMs: NOW,
+  ...over,
+});
+const summary = (actions: ReturnType<typeof decide>) =>
+  actions.map((a) =>
+    a.type === 'assign'
+      ? `${a.run.metadata.name}->${a.pod.name}`
+      : `${a.run.metadata.name}:${a.type}${a.type === 'wait' ? `:${a.reason}` : ''}`,
+  );
+
+describe('scheduler decide', () => {
+  it('spreads Runs over the least loaded ready pods', () => {
+    const actions = decide(
+      input({ pending: [run('a'), run('b'), run('c')], pods: [pod('p1', { inUse: 1 }), pod('p2')] }),
+    );
+    assert.deepEqual(summary(actions), ['a->p2', 'b->p1', 'c->p2']);
+  });
+  it('never exceeds capacity and explains the wait', () => {
+    const actions = decide(
+      input({
+        pending: [run('a'), run('b')],
+        pods: [pod('p1', { capacity: 1 }), pod('p2', { capacity: 1, inUse: 1 })],
+      }),
+    );
+    assert.deepEqual(summary(actions), ['a->p1', 'b:wait:AtCapacity']);
+    const wait = actions[1] as { message: string };
+    assert.match(wait.message, /at capacity \(2\/2 Runs\)/);
+  });
+  it('says when the Runtime does not exist', () => {
+    const actions = decide(input({ runtimeExists: false, pending: [run('a')], pods: [pod('p1')] }));
+    assert.deepEqual(summary(actions), ['a:wait:RuntimeNotFound']);
+    assert.equal((actions[0] as { message: string }).message, 'Runtime "bash" not found in namespace ns');
+  });
+  it('skips pods that are not Ready, terminating, or have a stale or missing heartbeat', () => {
+    const pods = [
+      pod('not-ready', { ready: false }),
+      pod('terminating', { terminating: true }),
+      pod('stale', { heartbeatMs: NOW - 16_000 }),
+      pod('no-heartbeat', { heartbeatMs: undefined }),
+    ];
+    const actions = decide(input({ pending: [run('a')], pods }));
+    assert.deepEqual(summary(actions), ['a:wait:NoReadyPod']);
+    assert.match(
+      (actions[0] as { message: string }).message,
+      /4 pods: 1 not Ready, 1 terminating, 2 without a fresh runtimed heartbeat/,
+    );
+    assert.deepEqual(summary(decide(input({ pending: [run('a')], pods: [...pods, pod('ok')] }))), ['a->ok']);
+  });
+  it('explains a Runtime without pods', () => {
+    const actions = decide(input({ pending: [run('a')] }));
+    assert.equal((actions[0] as { message: string }).message, 'Runtime "bash" has no Runtime Pods yet');
+  });
+  it('does not rewrite an explanation the Run already carries', () => {
+    const waiting = run(
+      'a',
+      {},
+      { phase: 'Pending', reason: 'RuntimeNotFound', message: 'Runtime "bash" not found in namespace ns' },
+    );
+    assert.deepEqual(decide(input({ runtimeExists: false, pending: [waiting] })), []);
+  });
+  it('cancels a Pending Run whose cancellation was requested', () => {
+    const actions = decide(
+      input({ pending: [run('a', { cancelRequested: true }), run('b')], pods: [pod('p1')] }),
+    );
+    assert.deepEqual(summary(actions), ['a:cancel', 'b->p1']);
+  });
+});

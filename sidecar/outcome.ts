@@ -1,0 +1,51 @@
+// Maps what the Runtime Server reports (plus the outputs file) to the Run's terminal outcome.
+import { Reason, RunPhase } from '../lib/api.ts';
+import { tail } from '../lib/message.ts';
+import { parseOutputs } from '../lib/outputs.ts';
+import type { Outcome } from '../lib/run-status.ts';
+import { ExecutionState, FailureMessage, type StatusResponse } from '../lib/runtime-proto.ts';
+
+const STDERR_TAIL_BYTES = 512;
+
+export function outcomeOf(
+  status: StatusResponse,
+  outputsText: string,
+  options: { cancelRequested?: boolean; timeoutSeconds?: number } = {},
+): Outcome {
+  const parsed = parseOutputs(outputsText);
+  const outputs = parsed.ok && Object.keys(parsed.outputs).length > 0 ? parsed.outputs : undefined;
+  if (status.state === ExecutionState.Succeeded) {
+    if (!parsed.ok)
+      return { phase: RunPhase.Failed, reason: parsed.reason, message: parsed.message, exitCode: 0 };
+    return {
+      phase: RunPhase.Succeeded,
+      reason: Reason.Completed,
+      message: 'completed',
+      exitCode: 0,
+      outputs,
+    };
+  }
+  if (status.exitCode === -1 && status.errorMessage === FailureMessage.Timeout) {
+    return {
+      phase: RunPhase.Timeout,
+      reason: Reason.Timeout,
+      message: `timed out after ${options.timeoutSeconds ?? '?'}s`,
+      outputs,
+    };
+  }
+  if (status.exitCode === -1 && status.errorMessage === FailureMessage.Cancelled) {
+    return { phase: RunPhase.Cancelled, reason: Reason.Cancelled, message: 'cancelled on request', outputs };
+  }
+  const stderr = status.stderr ? tail(status.stderr, STDERR_TAIL_BYTES) : '';
+  const what =
+    status.exitCode > 0
+      ? `exit code ${status.exitCode}`
+      : status.errorMessage || `failed (exit code ${status.exitCode})`;
+  return {
+    phase: RunPhase.Failed,
+    reason: status.exitCode > 0 ? Reason.Failed : Reason.RuntimeError,
+    message: `${what}${stderr ? `: ${stderr}` : ''}`,
+    exitCode: status.exitCode,
+    outputs,
+  };
+}
