@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the upstream control-plane binaries (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler) from the Go module proxy into a cache outside the repo, keyed by version.
+# kube-scheduler, and a matching kubectl for the tests) from the Go module proxy into a cache outside the repo, keyed by version.
 # Idempotent: a version already built is reused. Prints the bin directory on stdout.
 set -euo pipefail
 KUBE_VERSION=${KUBE_VERSION:-1.34.4}
@@ -11,7 +11,7 @@ command -v go >/dev/null || { echo "go is required to build the local cluster (h
 
 build_k8s() {
   local dir="$CACHE/k8s-v$KUBE_VERSION"
-  if [ -x "$dir/bin/kube-apiserver" ] && [ -x "$dir/bin/kube-controller-manager" ] && [ -x "$dir/bin/kube-scheduler" ]; then return; fi
+  if [ -x "$dir/bin/kube-apiserver" ] && [ -x "$dir/bin/kube-controller-manager" ] && [ -x "$dir/bin/kube-scheduler" ] && [ -x "$dir/bin/kubectl" ]; then return; fi
   mkdir -p "$dir/src" && cd "$dir/src"
   [ -f go.mod ] || go mod init krt.local/k8sbuild >&2
   local gomod
@@ -22,14 +22,16 @@ build_k8s() {
   done
   go get "k8s.io/kubernetes/cmd/kube-apiserver@v$KUBE_VERSION" \
          "k8s.io/kubernetes/cmd/kube-controller-manager@v$KUBE_VERSION" \
-         "k8s.io/kubernetes/cmd/kube-scheduler@v$KUBE_VERSION" >&2
+         "k8s.io/kubernetes/cmd/kube-scheduler@v$KUBE_VERSION" \
+         "k8s.io/kubernetes/cmd/kubectl@v$KUBE_VERSION" >&2
   local minor=${KUBE_VERSION#1.}; minor=${minor%%.*} ld=""
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld="$ld -X $p.gitVersion=v$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
   mkdir -p ../bin.tmp
   go build -trimpath -tags selinux,notest -ldflags "-s -w $ld" -o ../bin.tmp/ \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler >&2
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
+    k8s.io/kubernetes/cmd/kubectl >&2
   rm -rf ../bin && mv ../bin.tmp ../bin
 }
 
