@@ -292,8 +292,9 @@ export interface Workflow {
   status?: WorkflowStatus;
 }
 
-// Defaults the CRDs apply (spec.retryPolicy, spec.replicas, spec.capacity.resources.runs); objects
-// read from the API always carry them, these constants cover objects built in code.
+// Defaults the CRDs apply: spec.retryPolicy of a Run, spec.replicas and spec.capacity.resources.runs
+// of a Runtime (runs only when spec.capacity.resources is absent: a map with other names keeps
+// what it has). Read code still falls back to these, for objects built in code and that one case.
 export const DEFAULT_CAPACITY_RUNS = 1;
 export const DEFAULT_REPLICAS = 1;
 export const DEFAULT_MAX_ATTEMPTS = 1;
