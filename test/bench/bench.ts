@@ -1,0 +1,142 @@
+// npm run bench -- [--runs 50] [--concurrency 25] [--pods 2] [--slots 64] [--warmup 10]
+// Creates N trivial Runs with concurrency C on a bash Runtime of P pods × S slots, and reports
+// percentiles of create→scheduled, create→running and create→completed from the Runs' status
+// timestamps (microsecond strings written by the scheduler and runtimed), plus Runs/s.
+import { parseArgs } from 'node:util';
+import { isTerminal, type Run } from '../../lib/api.ts';
+import { createInformer } from '../../lib/informer.ts';
+import { Paths } from '../../lib/kube-client.ts';
+import {
+  applyYaml,
+  kubectl,
+  setupPlatform,
+  waitForRuntimeReady,
+  waitForSchedulable,
+} from '../support/platform.ts';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '50' },
+    concurrency: { type: 'string', default: '25' },
+    pods: { type: 'string', default: '2' },
+    slots: { type: 'string', default: '64' },
+    warmup: { type: 'string', default: '10' },
+    namespace: { type: 'string', default: 'krt-bench' },
+  },
+});
+const N = Number(values.runs);
+const C = Number(values.concurrency);
+const PODS = Number(values.pods);
+const SLOTS = Number(values.slots);
+const ns = values.namespace!;
+
+const { client } = await setupPlatform();
+await kubectl(['create', 'namespace', ns], { check: false });
+await applyYaml(
+  ns,
+  `apiVersion: kruntimes.io/v1alpha1
+kind: Runtime
+metadata: {name: bench}
+spec:
+  replicas: ${PODS}
+  capacity: {resources: {runs: ${SLOTS}}}
+  template:
+    spec:
+      containers:
+      - name: runtime
+        image: kruntimes-bash-runtime:latest
+        ports: [{containerPort: 19091}]
+`,
+);
+await waitForRuntimeReady(client, ns, 'bench');
+await waitForSchedulable(ns, 'bench', PODS);
+await kubectl(['delete', 'runs', '--all', '-n', ns, '--wait=true']);
+
+const done = new Map<string, Run>();
+const waiters = new Map<string, () => void>();
+const informer = createInformer<Run>({ client, path: Paths.runs(ns) });
+const onRun = (r: Run) => {
+  if (!isTerminal(r.status?.phase)) return;
+  done.set(r.metadata.name!, r);
+  waiters.get(r.metadata.name!)?.();
+};
+informer.on('add', onRun);
+informer.on('update', onRun);
+await informer.start();
+
+const body = (name: string) => ({
+  apiVersion: 'kruntimes.io/v1alpha1',
+  kind: 'Run',
+  metadata: { name },
+  spec: { runtime: 'bench', entrypoint: 'script', source: { inline: 'echo hi\n' } },
+});
+
+async function batch(prefix: string, n: number, concurrency: number) {
+  const created = new Map<string, number>();
+  const finished: Array<Promise<void>> = [];
+  let next = 0;
+  const t0 = Date.now();
+  const worker = async () => {
+    while (next < n) {
+      const name = `${prefix}-${next++}`;
+      finished.push(
+        new Promise<void>((resolve) => {
+          if (done.has(name)) resolve();
+          else waiters.set(name, resolve);
+        }),
+      );
+      created.set(name, Date.now());
+      await client.create(Paths.runs(ns), body(name));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  await Promise.all(finished);
+  return { created, t0, t1: Date.now() };
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+const run0 = Date.now().toString(36);
+await batch(`warm-${run0}`, Number(values.warmup), Math.min(C, Number(values.warmup)));
+const { created, t0 } = await batch(`bench-${run0}`, N, C);
+const since = (name: string, field: 'scheduledTime' | 'startTime' | 'completionTime') =>
+  new Date(done.get(name)!.status![field]!).getTime() - created.get(name)!;
+const names = [...created.keys()];
+const phases = new Map<string, number>();
+for (const n of names)
+  phases.set(done.get(n)!.status!.phase!, (phases.get(done.get(n)!.status!.phase!) ?? 0) + 1);
+const lastCompletion = Math.max(
+  ...names.map((n) => new Date(done.get(n)!.status!.completionTime!).getTime()),
+);
+const series = {
+  'create→scheduled': names.map((n) => since(n, 'scheduledTime')),
+  'create→running': names.map((n) => since(n, 'startTime')),
+  'create→completed': names.map((n) => since(n, 'completionTime')),
+};
+const result = {
+  runs: N,
+  concurrency: C,
+  pods: PODS,
+  slotsPerPod: SLOTS,
+  phases: Object.fromEntries(phases),
+  runsPerSecond: Number((N / ((lastCompletion - t0) / 1000)).toFixed(1)),
+  latencyMs: Object.fromEntries(
+    Object.entries(series).map(([k, xs]) => [
+      k,
+      { p50: pct(xs, 50), p95: pct(xs, 95), p99: pct(xs, 99), max: Math.max(...xs) },
+    ]),
+  ),
+};
+console.log(JSON.stringify(result, null, 2));
+console.log('');
+console.log('| interval | p50 ms | p95 ms | p99 ms | max ms |');
+console.log('| --- | ---: | ---: | ---: | ---: |');
+for (const [k, v] of Object.entries(result.latencyMs))
+  console.log(`| ${k} | ${v.p50} | ${v.p95} | ${v.p99} | ${v.max} |`);
+console.log(`\n${N} Runs, concurrency ${C}, ${PODS} pods × ${SLOTS} slots: ${result.runsPerSecond} Runs/s`);
+await informer.stop();
+await kubectl(['delete', 'runs', '--all', '-n', ns, '--wait=false'], { check: false });
+process.exit(0);
