@@ -1,0 +1,298 @@
+// One execution: a process in its own process group (so Cancel and timeouts reach everything it
+// started), its bounded stdout/stderr, and its state as the contract reports it.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import {
+  type ExecuteRequest,
+  ExecutionState,
+  FailureMessage,
+  isFinishedState,
+  type StatusResponse,
+} from '../../lib/runtime-proto.ts';
+import { BoundedOutput } from './bounded-output.ts';
+import type { Logger } from './log.ts';
+
+/** What to run for a request: spawned directly (no shell), cwd = working_dir. */
+export interface CommandSpec {
+  /** The executable; an absolute path avoids a PATH lookup in the Run's environment. */
+  file: string;
+  args: readonly string[];
+  /** Environment the runtime adds (e.g. PYTHONUNBUFFERED); the Run's env still wins. */
+  env?: Record<string, string>;
+}
+
+/**
+ * Turns a request into a command. Throwing (e.g. a RefusedError) fails the execution with the
+ * error's message; it never fails the Execute call. May be async, but a sync resolver starts the
+ * process within the Execute call.
+ */
+export type CommandResolver = (request: ExecuteRequest) => CommandSpec | Promise<CommandSpec>;
+
+/** Env names runtimed passes in the request; defaulted under <working_dir>/.krt/ when absent. */
+export const WorkloadEnv = {
+  Outputs: 'KRUNTIME_OUTPUTS',
+  ArtifactsDir: 'KRUNTIME_ARTIFACTS_DIR',
+} as const;
+
+export const DEFAULT_KRT_DIR = '.krt';
+
+/** exit_code of a FAILED execution whose process never ran or was stopped (cancel, timeout). */
+export const NO_EXIT_CODE = -1;
+
+/** setTimeout cannot wait longer than this (about 24.8 days); longer timeouts are clamped. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** After the group was killed, how long to wait for pipes held outside the group before giving up. */
+const ABANDON_PIPES_MS = 1000;
+
+export interface ExecutionOptions {
+  /** working_dir must already be an absolute path. */
+  request: ExecuteRequest;
+  command: CommandResolver;
+  baseEnv: NodeJS.ProcessEnv;
+  outputLimitBytes: number;
+  killGraceMs: number;
+  lingerMs: number;
+  logger: Logger;
+  onFinished: (execution: Execution) => void;
+}
+
+type StopReason = (typeof FailureMessage)[keyof typeof FailureMessage];
+
+export class Execution {
+  readonly id: string;
+  readonly request: ExecuteRequest;
+  readonly acceptedAt = Date.now();
+  state: ExecutionState = ExecutionState.Pending;
+  exitCode = 0;
+  errorMessage = '';
+  pid: number | undefined;
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+
+  private readonly options: ExecutionOptions;
+  private readonly stdout: BoundedOutput;
+  private readonly stderr: BoundedOutput;
+  private readonly finishListeners = new Set<(execution: Execution) => void>();
+  private child: ChildProcess | undefined;
+  private stopReason: StopReason | undefined;
+  private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private timeoutTimer: NodeJS.Timeout | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: ExecutionOptions) {
+    this.options = options;
+    this.request = options.request;
+    this.id = options.request.id;
+    this.stdout = new BoundedOutput({ limitBytes: options.outputLimitBytes });
+    this.stderr = new BoundedOutput({ limitBytes: options.outputLimitBytes });
+  }
+
+  get finished(): boolean {
+    return isFinishedState(this.state);
+  }
+
+  toStatus(): StatusResponse {
+    return {
+      id: this.id,
+      state: this.state,
+      exitCode: this.exitCode,
+      stdout: this.stdout.text(),
+      stderr: this.stderr.text(),
+      errorMessage: this.errorMessage,
+    };
+  }
+
+  /** Calls listener once when the execution finishes; returns the unsubscribe function. */
+  onFinish(listener: (execution: Execution) => void): () => void {
+    this.finishListeners.add(listener);
+    return () => this.finishListeners.delete(listener);
+  }
+
+  start(): void {
+    let spec: CommandSpec | Promise<CommandSpec>;
+    try {
+      spec = this.options.command(this.request);
+    } catch (err) {
+      this.finish(ExecutionState.Failed, NO_EXIT_CODE, errorText(err));
+      return;
+    }
+    if (spec instanceof Promise) {
+      spec.then(
+        (resolved) => this.spawn(resolved),
+        (err: unknown) => this.finish(ExecutionState.Failed, NO_EXIT_CODE, errorText(err)),
+      );
+    } else {
+      this.spawn(spec);
+    }
+  }
+
+  /** Best effort and idempotent: TERM to the whole group now, KILL after the grace. */
+  stop(reason: StopReason): void {
+    if (this.finished || this.stopReason !== undefined || this.exit !== undefined) return;
+    this.stopReason = reason;
+    if (this.child === undefined) {
+      // Still resolving its command: nothing runs yet, so it ends here and never starts.
+      this.finish(ExecutionState.Failed, NO_EXIT_CODE, reason);
+      return;
+    }
+    this.options.logger('info', 'execution.stopping', { id: this.id, reason, pid: this.pid });
+    this.killGroup('SIGTERM');
+    this.killTimer = setTimeout(() => this.killGroup('SIGKILL'), this.options.killGraceMs);
+  }
+
+  private spawn(spec: CommandSpec): void {
+    if (this.finished) return;
+    const { workingDir, timeoutSeconds } = this.request;
+    if (!isDirectory(workingDir)) {
+      this.finish(ExecutionState.Failed, NO_EXIT_CODE, `working directory ${workingDir} does not exist`);
+      return;
+    }
+    let child: ChildProcess;
+    try {
+      // Inside the try: a read-only working_dir (mkdir .krt) or a NUL byte in env/args fail here.
+      const env = this.workloadEnv(spec);
+      child = spawn(spec.file, spec.args, {
+        cwd: workingDir,
+        env,
+        // detached: setsid(), so the process leads a new process group that Cancel can kill whole.
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      this.finish(ExecutionState.Failed, NO_EXIT_CODE, `cannot start ${spec.file}: ${errorText(err)}`);
+      return;
+    }
+    this.child = child;
+    child.stdout?.on('data', (chunk: Buffer) => this.stdout.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => this.stderr.push(chunk));
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (child.pid === undefined) {
+        this.finish(ExecutionState.Failed, NO_EXIT_CODE, `cannot start ${spec.file}: ${spawnErrorText(err)}`);
+      } else {
+        this.options.logger('warn', 'execution.process_error', { id: this.id, error: err.message });
+      }
+    });
+    child.once('exit', (code, signal) => this.onExit(code, signal));
+    child.once('close', () => this.onClose());
+    if (child.pid === undefined) return; // the 'error' event reports why
+    this.pid = child.pid;
+    this.startedAt = Date.now();
+    this.state = ExecutionState.Running;
+    if (timeoutSeconds > 0) {
+      this.timeoutTimer = setTimeout(
+        () => this.stop(FailureMessage.Timeout),
+        Math.min(timeoutSeconds * 1000, MAX_TIMER_MS),
+      );
+    }
+    this.options.logger('info', 'execution.started', {
+      id: this.id,
+      pid: this.pid,
+      file: spec.file,
+      startMs: this.startedAt - this.acceptedAt,
+    });
+  }
+
+  /** Server env, then the runtime's additions, then the KRUNTIME_* defaults, then the Run's env. */
+  private workloadEnv(spec: CommandSpec): NodeJS.ProcessEnv {
+    const { workingDir, env: runEnv } = this.request;
+    const env: NodeJS.ProcessEnv = { ...this.options.baseEnv, ...spec.env };
+    const krtDir = join(workingDir, DEFAULT_KRT_DIR);
+    if (runEnv[WorkloadEnv.Outputs] === undefined || runEnv[WorkloadEnv.ArtifactsDir] === undefined) {
+      // So that `echo k=v >> "$KRUNTIME_OUTPUTS"` works without runtimed; artifacts dir is the workload's.
+      mkdirSync(krtDir, { recursive: true });
+      env[WorkloadEnv.Outputs] = join(krtDir, 'outputs');
+      env[WorkloadEnv.ArtifactsDir] = join(krtDir, 'artifacts');
+    }
+    return Object.assign(env, runEnv);
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exit = { code, signal };
+    clearTimeout(this.timeoutTimer);
+    // The main process is done. Give the pipes a moment to drain; a background process that still
+    // holds them is part of the Run and does not outlive it.
+    this.lingerTimer = setTimeout(() => {
+      this.killGroup('SIGKILL');
+      this.lingerTimer = setTimeout(() => {
+        // Something outside the group (it called setsid) holds the pipes: stop reading.
+        this.child?.stdout?.destroy();
+        this.child?.stderr?.destroy();
+        this.onClose();
+      }, ABANDON_PIPES_MS);
+    }, this.options.lingerMs);
+  }
+
+  private onClose(): void {
+    if (this.finished || this.exit === undefined) return;
+    // Leftovers that closed their stdio (nohup ... &) end with the Run too.
+    this.killGroup('SIGKILL');
+    const { code, signal } = this.exit;
+    if (this.stopReason !== undefined) {
+      this.finish(ExecutionState.Failed, NO_EXIT_CODE, this.stopReason);
+    } else if (code === 0) {
+      this.finish(ExecutionState.Succeeded, 0, '');
+    } else if (code !== null) {
+      this.finish(ExecutionState.Failed, code, `exit code ${code}`);
+    } else {
+      const number = signal === null ? 0 : (osConstants.signals[signal] ?? 0);
+      this.finish(ExecutionState.Failed, 128 + number, `killed by signal ${signal}`);
+    }
+  }
+
+  private killGroup(signal: NodeJS.Signals): void {
+    if (this.pid === undefined) return;
+    try {
+      process.kill(-this.pid, signal);
+    } catch (err) {
+      // ESRCH: the group is already gone, which is the goal.
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') {
+        this.options.logger('warn', 'execution.kill_failed', { id: this.id, signal, error: errorText(err) });
+      }
+    }
+  }
+
+  private finish(state: ExecutionState, exitCode: number, errorMessage: string): void {
+    if (this.finished) return;
+    this.state = state;
+    this.exitCode = exitCode;
+    this.errorMessage = errorMessage;
+    this.finishedAt = Date.now();
+    clearTimeout(this.timeoutTimer);
+    clearTimeout(this.killTimer);
+    clearTimeout(this.lingerTimer);
+    this.options.logger(state === ExecutionState.Succeeded ? 'info' : 'warn', 'execution.finished', {
+      id: this.id,
+      state,
+      exitCode,
+      errorMessage: errorMessage || undefined,
+      durationMs: this.finishedAt - this.acceptedAt,
+      stdoutBytes: this.stdout.totalBytes,
+      stderrBytes: this.stderr.totalBytes,
+    });
+    for (const listener of this.finishListeners) listener(this);
+    this.finishListeners.clear();
+    this.options.onFinished(this);
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function spawnErrorText(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOENT') return 'no such file or directory';
+  if (err.code === 'EACCES') return 'permission denied';
+  return err.message;
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

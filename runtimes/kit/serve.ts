@@ -1,0 +1,80 @@
+// The process around a Runtime Server: configuration from the environment, JSON logs on stderr,
+// graceful shutdown on SIGTERM/SIGINT. A runtime's main.ts is one serveRuntime() call.
+
+import { RUNTIME_SERVER_PORT } from '../../lib/api.ts';
+import { errorText } from './execution.ts';
+import { jsonLogger } from './log.ts';
+import { type RuntimeServer, type RuntimeServerOptions, startRuntimeServer } from './server.ts';
+
+/** Environment a Runtime Server process reads. */
+export const ServerEnv = {
+  Port: 'KRUNTIME_PORT',
+  Host: 'KRUNTIME_HOST',
+  ShutdownGraceSeconds: 'KRUNTIME_SHUTDOWN_GRACE_SECONDS',
+  KillGraceSeconds: 'KRUNTIME_KILL_GRACE_SECONDS',
+} as const;
+
+export interface ServeOptions extends Omit<RuntimeServerOptions, 'port' | 'host' | 'logger' | 'killGraceMs'> {
+  name: string;
+}
+
+const DEFAULT_SHUTDOWN_GRACE_SECONDS = 10;
+const DEFAULT_KILL_GRACE_SECONDS = 3;
+
+export async function serveRuntime(options: ServeOptions): Promise<RuntimeServer> {
+  const env = process.env;
+  const logger = jsonLogger({ name: options.name });
+  let server: RuntimeServer;
+  let graceMs: number;
+  try {
+    graceMs = numberFromEnv(ServerEnv.ShutdownGraceSeconds, DEFAULT_SHUTDOWN_GRACE_SECONDS) * 1000;
+    server = await startRuntimeServer({
+      ...options,
+      logger,
+      port: numberFromEnv(ServerEnv.Port, RUNTIME_SERVER_PORT),
+      host: env[ServerEnv.Host] || '0.0.0.0',
+      killGraceMs: numberFromEnv(ServerEnv.KillGraceSeconds, DEFAULT_KILL_GRACE_SECONDS) * 1000,
+    });
+  } catch (err) {
+    logger('error', 'server.start_failed', { error: errorText(err) });
+    process.exit(1);
+  }
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (server.shuttingDown) {
+      // A second signal: the operator wants out now; the process groups die with a KILL.
+      logger('warn', 'server.forced_exit', { signal });
+      for (const execution of server.executions.values()) {
+        if (execution.pid !== undefined && !execution.finished) killQuietly(execution.pid);
+      }
+      process.exit(1);
+    }
+    logger('info', 'server.signal', { signal });
+    server.shutdown({ graceMs }).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger('error', 'server.shutdown_failed', { error: errorText(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return server;
+}
+
+function numberFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0)
+    throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+  return value;
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}

@@ -1,0 +1,331 @@
+// A Runtime Server: the whole executor.v1.Runtime contract (plus the Wait extension) around a
+// CommandResolver that says what process a request runs. Built-in and custom TypeScript runtimes
+// differ only in their resolver.
+
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { RUNTIME_SERVER_PORT } from '../../lib/api.ts';
+import {
+  type ExecuteRequest,
+  type ExecuteResponse,
+  FailureMessage,
+  type HealthResponse,
+  type IdRequest,
+  type ListResponse,
+  ORIGINAL_RUNTIME_METHODS,
+  RuntimeMethod,
+  runtimeServiceDefinition,
+  runtimeServiceSubset,
+  type StatusResponse,
+} from '../../lib/runtime-proto.ts';
+import { DEFAULT_OUTPUT_LIMIT_BYTES } from './bounded-output.ts';
+import { type CommandResolver, Execution, errorText } from './execution.ts';
+import { jsonLogger, type Logger } from './log.ts';
+import { RefusedError } from './workspace.ts';
+
+export interface RuntimeServerOptions {
+  /** What process a request runs. */
+  command: CommandResolver;
+  /** Shown in log lines. Default 'runtime'. */
+  name?: string;
+  /** Default 19091; 0 picks a free port (see RuntimeServer.port). */
+  port?: number;
+  /** Default '0.0.0.0'. */
+  host?: string;
+  /** Extra readiness for Health, e.g. "interpreter not found". Called per Health call. */
+  health?: () => HealthResponse;
+  /** Serve the Wait extension. Default true; false serves exactly the original six RPCs. */
+  serveWait?: boolean;
+  /** Retained stdout and stderr per execution, each. Default 1 MiB. */
+  outputLimitBytes?: number;
+  /** Cancel/timeout: SIGTERM to the group, SIGKILL after this. Default 3000 ms. */
+  killGraceMs?: number;
+  /** After the main process exits, how long its pipes may stay open before the group is killed. Default 100 ms. */
+  lingerMs?: number;
+  /** Finished executions kept for Status/List until Forget; beyond this the oldest are dropped. Default 1000. */
+  maxFinished?: number;
+  /** Parent of the working directories made for requests without working_dir. Default <tmpdir>/kruntimes-work. */
+  workRoot?: string;
+  /** The server environment the workload env starts from. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Default: JSON lines on stderr. */
+  logger?: Logger;
+}
+
+/** What distinguishes one runtime from another; spread it into RuntimeServerOptions or ServeOptions. */
+export interface RuntimeDefinition {
+  name: string;
+  command: CommandResolver;
+  health?: () => HealthResponse;
+}
+
+export interface ShutdownOptions {
+  /** How long running executions may finish on their own before they are cancelled. Default 10 s. */
+  graceMs?: number;
+}
+
+const DEFAULTS = {
+  name: 'runtime',
+  host: '0.0.0.0',
+  killGraceMs: 3000,
+  lingerMs: 100,
+  maxFinished: 1000,
+  shutdownGraceMs: 10_000,
+  /** tryShutdown waits for open calls; do not wait on a stuck client forever. */
+  forceShutdownMs: 2000,
+} as const;
+
+export async function startRuntimeServer(options: RuntimeServerOptions): Promise<RuntimeServer> {
+  const server = new RuntimeServer(options);
+  await server.listen();
+  return server;
+}
+
+export class RuntimeServer {
+  readonly name: string;
+  private readonly options: RuntimeServerOptions;
+  private readonly logger: Logger;
+  private readonly grpcServer = new grpc.Server();
+  private readonly executionsById = new Map<string, Execution>();
+  /** Ids of finished executions in the order they finished, for maxFinished eviction. */
+  private readonly finishedOrder = new Set<string>();
+  private boundPort = 0;
+  private accepting = true;
+  private shutdownPromise: Promise<void> | undefined;
+
+  constructor(options: RuntimeServerOptions) {
+    this.options = options;
+    this.name = options.name ?? DEFAULTS.name;
+    this.logger = options.logger ?? jsonLogger({ name: this.name });
+    const service =
+      options.serveWait === false ? runtimeServiceSubset(ORIGINAL_RUNTIME_METHODS) : runtimeServiceDefinition;
+    this.grpcServer.addService(service, this.handlers());
+  }
+
+  /** The bound port (useful with port 0). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** host:port a client on this machine can dial. */
+  get address(): string {
+    const host = this.options.host ?? DEFAULTS.host;
+    const dialHost = host === '0.0.0.0' || host === '::' || host === '[::]' ? '127.0.0.1' : host;
+    return `${dialHost}:${this.boundPort}`;
+  }
+
+  get executions(): ReadonlyMap<string, Execution> {
+    return this.executionsById;
+  }
+
+  get shuttingDown(): boolean {
+    return !this.accepting;
+  }
+
+  listen(): Promise<void> {
+    const host = this.options.host ?? DEFAULTS.host;
+    const port = this.options.port ?? RUNTIME_SERVER_PORT;
+    const bindHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+    return new Promise((resolve, reject) => {
+      this.grpcServer.bindAsync(
+        `${bindHost}:${port}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err, bound) => {
+          if (err) {
+            reject(err);
+            return;
+          }
+          this.boundPort = bound;
+          this.logger('info', 'server.listening', {
+            host,
+            port: bound,
+            wait: this.options.serveWait !== false,
+          });
+          resolve();
+        },
+      );
+    });
+  }
+
+  health(): HealthResponse {
+    if (!this.accepting) return { healthy: false, message: 'shutting down' };
+    const extra = this.options.health?.();
+    if (extra !== undefined && !extra.healthy) return extra;
+    return { healthy: true, message: 'ok' };
+  }
+
+  /**
+   * Stop accepting work (Execute answers UNAVAILABLE, Health unhealthy), let running executions
+   * finish for graceMs, cancel the rest, then close the gRPC server. Idempotent.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    this.shutdownPromise ??= this.runShutdown(options.graceMs ?? DEFAULTS.shutdownGraceMs);
+    return this.shutdownPromise;
+  }
+
+  private async runShutdown(graceMs: number): Promise<void> {
+    this.accepting = false;
+    const running = [...this.executionsById.values()].filter((execution) => !execution.finished);
+    this.logger('info', 'server.shutting_down', { running: running.length, graceMs });
+    const allFinished = Promise.all(running.map(finishedPromise));
+    if (!(await finishesWithin(allFinished, graceMs))) {
+      for (const execution of running) execution.stop(FailureMessage.Cancelled);
+      await allFinished;
+    }
+    // Waiters were answered when their executions finished; tryShutdown only waits for in-flight calls.
+    const closed = new Promise<void>((resolve) => this.grpcServer.tryShutdown(() => resolve()));
+    if (!(await finishesWithin(closed, DEFAULTS.forceShutdownMs))) this.grpcServer.forceShutdown();
+    this.logger('info', 'server.stopped', {});
+  }
+
+  private execute(request: ExecuteRequest): ExecuteResponse {
+    const existing = this.executionsById.get(request.id);
+    if (existing !== undefined) {
+      // At-least-once delivery: the same id is the same Run; never start it twice.
+      this.logger('info', 'execution.duplicate', { id: request.id, state: existing.state });
+      return { id: request.id };
+    }
+    const execution = new Execution({
+      request: { ...request, workingDir: request.workingDir || this.defaultWorkingDir(request.id) },
+      command: this.checkedCommand,
+      baseEnv: this.options.env ?? process.env,
+      outputLimitBytes: this.options.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES,
+      killGraceMs: this.options.killGraceMs ?? DEFAULTS.killGraceMs,
+      lingerMs: this.options.lingerMs ?? DEFAULTS.lingerMs,
+      logger: this.logger,
+      onFinished: (finished) => this.retain(finished),
+    });
+    this.executionsById.set(request.id, execution);
+    this.logger('info', 'execution.accepted', {
+      id: request.id,
+      entrypoint: request.entrypoint || undefined,
+      args: request.args.length,
+      timeoutSeconds: request.timeoutSeconds || undefined,
+    });
+    execution.start();
+    return { id: request.id };
+  }
+
+  /** The runtime's resolver behind the checks every runtime needs. */
+  private readonly checkedCommand: CommandResolver = (request) => {
+    if (!isAbsolute(request.workingDir)) {
+      throw new RefusedError(`working_dir "${request.workingDir}" must be an absolute path`);
+    }
+    return this.options.command(request);
+  };
+
+  private defaultWorkingDir(id: string): string {
+    const dir = join(
+      this.options.workRoot ?? join(tmpdir(), 'kruntimes-work'),
+      `exec-${id.replace(/[^\w.-]/g, '_')}`,
+    );
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
+  private retain(execution: Execution): void {
+    this.finishedOrder.add(execution.id);
+    const max = this.options.maxFinished ?? DEFAULTS.maxFinished;
+    for (const id of this.finishedOrder) {
+      if (this.finishedOrder.size <= max) break;
+      this.finishedOrder.delete(id);
+      this.executionsById.delete(id);
+      this.logger('warn', 'execution.evicted', { id, maxFinished: max });
+    }
+  }
+
+  private forget(id: string): void {
+    const execution = this.executionsById.get(id);
+    if (execution === undefined) throw new CallError(grpc.status.NOT_FOUND, `execution ${id} not found`);
+    if (!execution.finished) {
+      throw new CallError(grpc.status.FAILED_PRECONDITION, `execution ${id} is still running`);
+    }
+    this.executionsById.delete(id);
+    this.finishedOrder.delete(id);
+    this.logger('info', 'execution.forgotten', { id });
+  }
+
+  private find(id: string): Execution {
+    const execution = this.executionsById.get(id);
+    if (execution === undefined) throw new CallError(grpc.status.NOT_FOUND, `execution ${id} not found`);
+    return execution;
+  }
+
+  private handlers(): grpc.UntypedServiceImplementation {
+    return {
+      [RuntimeMethod.Execute]: unary<ExecuteRequest, ExecuteResponse>((request) => {
+        if (request.id === '') throw new CallError(grpc.status.INVALID_ARGUMENT, 'id is required');
+        if (!this.accepting) throw new CallError(grpc.status.UNAVAILABLE, 'shutting down');
+        return this.execute(request);
+      }),
+      [RuntimeMethod.Status]: unary<IdRequest, StatusResponse>((request) => this.find(request.id).toStatus()),
+      [RuntimeMethod.List]: unary<object, ListResponse>(() => ({
+        entries: [...this.executionsById.values()].map((execution) => execution.toStatus()),
+      })),
+      [RuntimeMethod.Cancel]: unary<IdRequest, object>((request) => {
+        // Idempotent: cancelling a finished execution changes nothing.
+        this.find(request.id).stop(FailureMessage.Cancelled);
+        return {};
+      }),
+      [RuntimeMethod.Forget]: unary<IdRequest, object>((request) => {
+        this.forget(request.id);
+        return {};
+      }),
+      [RuntimeMethod.Health]: unary<object, HealthResponse>(() => this.health()),
+      [RuntimeMethod.Wait]: (
+        call: grpc.ServerUnaryCall<IdRequest, StatusResponse>,
+        callback: grpc.sendUnaryData<StatusResponse>,
+      ) => {
+        const execution = this.executionsById.get(call.request.id);
+        if (execution === undefined) {
+          callback({ code: grpc.status.NOT_FOUND, details: `execution ${call.request.id} not found` });
+        } else if (execution.finished) {
+          callback(null, execution.toStatus());
+        } else {
+          const unsubscribe = execution.onFinish((finished) => callback(null, finished.toStatus()));
+          call.once('cancelled', unsubscribe);
+        }
+      },
+    };
+  }
+}
+
+/** A gRPC status to answer a call with. */
+class CallError extends Error {
+  readonly code: grpc.status;
+  constructor(code: grpc.status, details: string) {
+    super(details);
+    this.code = code;
+  }
+}
+
+function unary<Req, Res>(handle: (request: Req) => Res): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    try {
+      callback(null, handle(call.request));
+    } catch (err) {
+      const code = err instanceof CallError ? err.code : grpc.status.INTERNAL;
+      callback({ code, details: errorText(err) });
+    }
+  };
+}
+
+function finishedPromise(execution: Execution): Promise<void> {
+  if (execution.finished) return Promise.resolve();
+  return new Promise((resolve) => execution.onFinish(() => resolve()));
+}
+
+/** Whether promise settles within ms; the timer never outlives the answer. */
+async function finishesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
