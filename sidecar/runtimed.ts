@@ -256,8 +256,11 @@ export class Runtimed {
       await this.o.server.cancel(run.metadata.uid!);
       this.log.info('cancel sent', { run: run.metadata.name, runUID: run.metadata.uid });
     } catch (err) {
+      // NOT_FOUND: the execution is already gone, and waiting for it reports that.
+      if (err instanceof RuntimeServerError && err.isNotFound) return;
       exec.cancelSent = false;
-      this.log.warn('cancel failed', { runUID: run.metadata.uid, error: errorMessage(err) });
+      this.log.warn('cancel failed; retrying', { runUID: run.metadata.uid, error: errorMessage(err) });
+      setTimeout(() => void this.cancel(run), 1000).unref();
     }
   }
 

@@ -113,6 +113,7 @@ describe('Runtime rendering', () => {
       (e: { name: string }) => e.name === 'KRUNTIME_SERVER_ADDR',
     );
     assert.equal(env.value, '127.0.0.1:50051');
+    assert.deepEqual(dep.spec.template.spec.containers[0].env, [{ name: 'KRUNTIME_PORT', value: '50051' }]);
   });
 });
 

@@ -136,8 +136,13 @@ export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: str
   const capacity = runtime.spec.capacity?.resources?.runs ?? DEFAULT_CAPACITY_RUNS;
   const workspaceMount = { name: WORKSPACE_VOLUME, mountPath: WORKSPACE_MOUNT };
   const containers = (podSpec.containers as Obj[]).filter((c) => c.name !== RUNTIMED_CONTAINER);
+  const env = (containers[0].env as Obj[] | undefined) ?? [];
   containers[0] = {
     ...containers[0],
+    // Built-in Runtime Servers listen on KRUNTIME_PORT; keep it equal to the port runtimed dials.
+    env: env.some((e) => e.name === 'KRUNTIME_PORT')
+      ? env
+      : [...env, { name: 'KRUNTIME_PORT', value: String(runtimeServerPort(runtime)) }],
     volumeMounts: [
       ...((containers[0].volumeMounts as Obj[]) ?? []).filter((m) => m.name !== WORKSPACE_VOLUME),
       workspaceMount,
