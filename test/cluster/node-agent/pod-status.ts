@@ -148,6 +148,14 @@ export function podConditions(s: PodSnapshot, phase: PodPhase): DesiredCondition
   return out;
 }
 
+export interface StampedCondition {
+  type: string;
+  status: 'True' | 'False';
+  reason: string | null;
+  message: string | null;
+  lastTransitionTime: Date;
+}
+
 /** Remembers when each condition last changed status (lastTransitionTime). */
 export class ConditionClock {
   private readonly seen = new Map<string, { status: string; at: Date }>();
@@ -160,14 +168,24 @@ export class ConditionClock {
     }
   }
 
-  stamp(conditions: DesiredCondition[], now = new Date()): V1PodCondition[] {
+  /**
+   * Adds lastTransitionTime; absent reason/message become null so that a patch clears a stale
+   * reason of the previous status (a strategic merge would otherwise keep it).
+   */
+  stamp(conditions: DesiredCondition[], now = new Date()): StampedCondition[] {
     return conditions.map((c) => {
       let entry = this.seen.get(c.type);
       if (!entry || entry.status !== c.status) {
         entry = { status: c.status, at: now };
         this.seen.set(c.type, entry);
       }
-      return { ...c, lastTransitionTime: entry.at };
+      return {
+        type: c.type,
+        status: c.status,
+        reason: c.reason ?? null,
+        message: c.message ?? null,
+        lastTransitionTime: entry.at,
+      };
     });
   }
 }
