@@ -211,6 +211,35 @@ describe('local cluster', function () {
       }
     });
 
+    it('port-forwards with kubectl port-forward (SPDY at the node)', async () => {
+      const [p] = await readyPods();
+      const child = spawn('kubectl', [
+        '--kubeconfig',
+        kubeconfig,
+        'port-forward',
+        '-n',
+        ns,
+        `pod/${p.metadata!.name}`,
+        ':8080',
+      ]);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      try {
+        const port = await waitFor(
+          'kubectl port-forward listening',
+          async () => /127\.0\.0\.1:(\d+) -> 8080/.exec(out)?.[1],
+          20_000,
+        );
+        const res = await httpGet(`http://127.0.0.1:${port}/`);
+        assert.equal(res.status, 200);
+        assert.match(res.body, /Directory listing/);
+      } finally {
+        child.kill();
+      }
+    });
+
     it('kills the processes of a deleted pod and the ReplicaSet replaces it', async () => {
       const [victim] = await readyPods();
       const name = victim.metadata!.name!;

@@ -54,6 +54,10 @@ export class EventRecorder {
           count: 1,
         },
       })
-      .catch((err) => log('event.error', { reason, error: errorText(err) }));
+      .catch((err) => {
+        // Events cannot be created in a namespace being deleted; that is expected, not an error.
+        if (!errorText(err).includes('being terminated'))
+          log('event.error', { reason, error: errorText(err) });
+      });
   }
 }

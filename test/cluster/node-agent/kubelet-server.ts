@@ -10,6 +10,7 @@ import { errorText, log } from './agent-log.ts';
 import { serveContainerLogs } from './container-logs.ts';
 import type { PodManager } from './pod-manager.ts';
 import { handleWebSocketPortForward, isWebSocketUpgrade, parsePorts } from './port-forward.ts';
+import { handleSpdyPortForward, isSpdyUpgrade } from './spdy-port-forward.ts';
 
 const LOGS = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)\/?$/;
 const PORT_FORWARD = /^\/portForward\/([^/]+)\/([^/]+)(?:\/([^/]+))?\/?$/;
@@ -83,6 +84,8 @@ export function startKubeletServer(paths: ClusterPaths, pods: PodManager): Promi
         return refuse(400, errorText(err));
       }
       handleWebSocketPortForward(req, socket, head, ports, target);
+    } else if (isSpdyUpgrade(req)) {
+      handleSpdyPortForward(req, socket, head, target);
     } else refuse(400, 'unsupported upgrade protocol');
   });
 
