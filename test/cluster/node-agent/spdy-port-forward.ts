@@ -87,7 +87,10 @@ function forward(session: SpdySession, data: SpdyStream, error: SpdyStream, targ
     error.end();
     data.end();
   };
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return fail(`invalid port ${data.header('port')}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    fail(`invalid port ${data.header('port')}`);
+    return;
+  }
   const conn = net.connect({ host: target.host, port });
   conn.on('data', (d: Buffer) => {
     if (!data.write(d)) {
