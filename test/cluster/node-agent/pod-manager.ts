@@ -38,8 +38,9 @@ export class PodManager {
     this.informer.on('update', (p) => this.upsert(p));
     this.informer.on('delete', (p) => this.workers.get(p.metadata?.uid ?? '')?.removed());
     this.informer.on('error', (err) => {
+      if (this.stopped) return;
       log('watch.error', { error: errorText(err) });
-      if (!this.stopped) setTimeout(() => void this.informer.start(), RESTART_WATCH_MS);
+      setTimeout(() => void this.informer.start(), RESTART_WATCH_MS);
     });
   }
 

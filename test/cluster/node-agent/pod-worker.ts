@@ -146,21 +146,34 @@ export class PodWorker implements ContainerHost {
 
   private async prepareOnce(): Promise<void> {
     if (this.stage !== 'preparing') return;
-    try {
-      if (!this.sandboxReady) await this.setupNetwork();
-      this.podVolumes ??= await PodVolumes.create({
-        core: this.ctx.core,
-        pod: this.pod,
-        dirs: this.dirs,
-        addr: { podIP: this.podIP, hostIP: Network.nodeIP },
-        allocatable: this.ctx.allocatable,
-      });
-      this.volumes = this.podVolumes.volumes;
-    } catch (err) {
-      if (this.stage !== 'preparing') return;
-      const message = errorText(err);
-      const reason = this.sandboxReady ? 'FailedMount' : 'FailedCreatePodSandBox';
-      this.events.record(this.pod, 'Warning', reason, message);
+    this.assignIP();
+    // Independent of each other: create the namespace while tokens and config are fetched.
+    const [network, volumes] = await Promise.allSettled([
+      this.sandboxReady ? Promise.resolve() : this.setupNetwork(),
+      this.podVolumes
+        ? Promise.resolve()
+        : PodVolumes.create({
+            core: this.ctx.core,
+            pod: this.pod,
+            dirs: this.dirs,
+            addr: { podIP: this.podIP, hostIP: Network.nodeIP },
+            allocatable: this.ctx.allocatable,
+          }).then((v) => {
+            this.podVolumes = v;
+            this.volumes = v.volumes;
+          }),
+    ]);
+    if (this.stage !== 'preparing') return;
+    const failure =
+      network.status === 'rejected' ? network : volumes.status === 'rejected' ? volumes : undefined;
+    if (failure) {
+      const message = errorText(failure.reason);
+      this.events.record(
+        this.pod,
+        'Warning',
+        failure === network ? 'FailedCreatePodSandBox' : 'FailedMount',
+        message,
+      );
       for (const r of [...this.initRunners, ...this.runners]) {
         if (!r.done) r.state = { waiting: { reason: 'ContainerCreating', message } };
       }
@@ -169,28 +182,33 @@ export class PodWorker implements ContainerHost {
       this.setupTimer = setTimeout(() => void this.prepare(), delay);
       return;
     }
-    if (this.stage !== 'preparing') return;
     this.stage = 'running';
     this.changed();
     this.progressed();
   }
 
-  private async setupNetwork(): Promise<void> {
+  /** The pod keeps the IP its status already shows (agent restart) when it is still free. */
+  private assignIP(): void {
+    if (this.podIP) return;
     if (this.pod.spec?.hostNetwork) {
       this.podIP = Network.nodeIP;
-    } else {
-      const previous = this.pod.status?.podIP;
-      if (!this.podIP)
-        this.podIP =
-          previous && this.ctx.allocator.reserve(previous) ? previous : this.ctx.allocator.allocate();
+      return;
+    }
+    const previous = this.pod.status?.podIP;
+    this.podIP = previous && this.ctx.allocator.reserve(previous) ? previous : this.ctx.allocator.allocate();
+  }
+
+  private async setupNetwork(): Promise<void> {
+    if (!this.pod.spec?.hostNetwork) {
       await createPodNetwork(this.uid, this.podIP);
       this.netnsPath = netnsPath(podNetworkNames(this.uid).netns);
       this.hostname = this.pod.spec?.hostname || this.pod.metadata?.name;
       fs.mkdirSync(this.dirs.root, { recursive: true });
       const fqdn = this.pod.spec?.subdomain ? `${this.hostname}.${this.pod.spec.subdomain}` : this.hostname;
+      const names = fqdn === this.hostname ? this.hostname : `${fqdn}\t${this.hostname}`;
       fs.writeFileSync(
         this.dirs.hosts,
-        `# Kubernetes-managed hosts file (kruntimes local node).\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${this.podIP}\t${fqdn === this.hostname ? this.hostname : `${fqdn}\t${this.hostname}`}\n`,
+        `# Kubernetes-managed hosts file (kruntimes local node).\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${this.podIP}\t${names}\n`,
       );
       this.extraMounts = [{ hostPath: this.dirs.hosts, containerPath: '/etc/hosts', readOnly: false }];
     }
