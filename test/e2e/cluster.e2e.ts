@@ -307,7 +307,12 @@ describe('local cluster', function () {
 
     it('restarts a container that exits 1 under restartPolicy Always', async () => {
       await createPod(ns, 'crasher', [
-        { name: 'c', image: HOST_IMAGE, command: ['sh', '-c', 'echo crashing; exit 1'] },
+        {
+          name: 'c',
+          image: HOST_IMAGE,
+          command: ['sh', '-c', 'echo crashing; exit 1'],
+          terminationMessagePolicy: 'FallbackToLogsOnError',
+        },
       ]);
       const cs = await waitFor('a restart', async () => {
         const s = (await pod(ns, 'crasher')).status?.containerStatuses?.[0];
@@ -315,6 +320,7 @@ describe('local cluster', function () {
       });
       assert.equal(cs.lastState?.terminated?.exitCode, 1);
       assert.equal(cs.lastState?.terminated?.reason, 'Error');
+      assert.equal(cs.lastState?.terminated?.message, 'crashing');
       const previous = await kubectl(kubeconfig, ['logs', '-n', ns, 'crasher', '--previous']);
       assert.match(previous, /crashing/);
     });

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CriRecord, LogStream } from './cri-log.ts';
-import { formatRecord, LineSplitter, nowNs, rfc3339Nano } from './cri-log.ts';
+import { FileLineReader, formatRecord, LineSplitter, nowNs, rfc3339Nano } from './cri-log.ts';
 
 export interface ContainerLogWriterEvents {
   records: [CriRecord[]];
@@ -45,12 +45,22 @@ export class ContainerLogWriter extends EventEmitter<ContainerLogWriterEvents> {
   /** The last bytes of the log's content (not the CRI framing), for FallbackToLogsOnError. */
   tailText(maxBytes: number): string {
     try {
-      const data = fs.readFileSync(this.file);
-      const lines = data
+      // Framing roughly doubles short lines: read a generous window from the end only.
+      const window = Math.min(this.size, maxBytes * 4 + 4096);
+      const buf = Buffer.alloc(window);
+      const fd = fs.openSync(this.file, 'r');
+      try {
+        fs.readSync(fd, buf, 0, window, this.size - window);
+      } finally {
+        fs.closeSync(fd);
+      }
+      const records = new FileLineReader().push(buf);
+      return Buffer.concat(
+        records.map((r) => (r.partial ? r.content : Buffer.concat([r.content, Buffer.from('\n')]))),
+      )
         .toString('utf8')
-        .split('\n')
-        .map((l) => l.split(' ').slice(3).join(' '));
-      return lines.join('\n').trimEnd().slice(-maxBytes);
+        .trimEnd()
+        .slice(-maxBytes);
     } catch {
       return '';
     }

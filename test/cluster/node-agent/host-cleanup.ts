@@ -20,6 +20,11 @@ export async function cleanupAllPods(podsRoot: string, opts: { removeBridge?: bo
     }
   }
   await deleteAllPodNetworks();
-  if (opts.removeBridge) await deleteBridge();
+  if (opts.removeBridge) {
+    await deleteBridge();
+    try {
+      if (root) fs.rmdirSync(root);
+    } catch {}
+  }
   for (const uid of uids) fs.rmSync(podDirs(podsRoot, uid).volumes, { recursive: true, force: true });
 }

@@ -6,6 +6,9 @@ import { exec, execOrThrow } from './exec.ts';
 
 export const netnsPath = (name: string) => `/var/run/netns/${name}`;
 
+/** Private and shared address ranges other than the pod CIDR (which is more specific than 10/8). */
+const OTHER_PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'] as const;
+
 export function podNetworkNames(podUid: string): { netns: string; veth: string } {
   // Interface names are limited to 15 bytes.
   return {
@@ -61,6 +64,9 @@ export async function createPodNetwork(podUid: string, ip: string): Promise<void
       `addr add ${ip}/${Network.prefixLength} dev eth0`,
       'link set eth0 up',
       `route add default via ${Network.gateway}`,
+      // Belt and braces for "pod traffic stays local": other private ranges are unreachable from
+      // pods even if the host forwards packets.
+      ...OTHER_PRIVATE_RANGES.map((r) => `route add blackhole ${r}`),
     ].join('\n'),
   );
 }
