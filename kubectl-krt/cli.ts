@@ -1,0 +1,145 @@
+// The dispatcher: finds the subcommand, parses its flags, runs it, and turns whatever went wrong
+// into one sentence on stderr and a documented exit code.
+import path from 'node:path';
+import { KubeApiError } from '../lib/kube-client.ts';
+import type { Command } from './command.ts';
+import { COMMANDS, findCommand } from './commands/registry.ts';
+import { Context, type Io } from './context.ts';
+import { CliError, UsageError } from './errors.ts';
+import { ExitCode } from './exit-codes.ts';
+import { decamelize, flagBoolean, GLOBAL_FLAGS, parseArgs } from './flags.ts';
+import { commandHelp, overviewHelp } from './help.ts';
+import { explainForbidden, ForbiddenError } from './kube/connection.ts';
+import { PortForwardError, PortForwardFailure } from './kube/port-forward.ts';
+import { CLIENT_VERSION } from './version.ts';
+
+/**
+ * How to call ourselves in messages: `kubectl krt` when run as a kubectl plugin (the executable is
+ * named kubectl-krt, and Krew's convention is to detect that from argv[0]), else the name we were
+ * invoked by.
+ */
+export function programName(argv0: string): string {
+  const base = path.basename(argv0).replace(/\.(ts|js|exe)$/, '');
+  if (base.startsWith('kubectl-')) return `kubectl ${base.slice('kubectl-'.length).replaceAll('_', '-')}`;
+  return base || 'kubectl krt';
+}
+
+/**
+ * The subcommand and its arguments, allowing global flags before the subcommand as kubectl does
+ * (`kubectl krt -n team logs RUN`): those flags are passed on to the subcommand.
+ */
+export function splitCommand(argv: readonly string[]): { name?: string; rest: string[] } {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length && argv[i].startsWith('-') && argv[i] !== '--') {
+    const word = argv[i];
+    const [flag] = word.split('=', 1);
+    const def = Object.entries(GLOBAL_FLAGS).find(
+      ([key, d]) => flag === `--${decamelize(key)}` || ('shortFlag' in d && flag === `-${d.shortFlag}`),
+    )?.[1];
+    // Only global flags may come first; anything else is for the dispatcher to report.
+    if (!def || word === '-h' || word === '--help') break;
+    const takesValue = def.type !== 'boolean' && !word.includes('=');
+    leading.push(...argv.slice(i, i + (takesValue ? 2 : 1)));
+    i += takesValue ? 2 : 1;
+  }
+  const [name, ...rest] = argv.slice(i);
+  return { name, rest: [...leading, ...rest] };
+}
+
+export interface MainOptions {
+  argv0: string;
+  io: Io;
+  signal: AbortSignal;
+}
+
+export async function main(argv: readonly string[], options: MainOptions): Promise<number> {
+  const prog = programName(options.argv0);
+  const { io } = options;
+  const { name, rest } = splitCommand(argv);
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    const topic = name === 'help' && rest[0] ? findCommand(rest[0]) : undefined;
+    io.stdout.write(topic ? commandHelp(prog, topic) : overviewHelp(prog, COMMANDS, CLIENT_VERSION));
+    return ExitCode.Ok;
+  }
+  if (name === '--version') return main(['version', '--client', ...rest], options);
+  const command = findCommand(name);
+  if (!command) {
+    const hint = suggestion(name);
+    io.stderr.write(
+      `error: unknown command "${name}" for "${prog}"${hint ? `: did you mean "${hint}"?` : ''}\nRun '${prog} --help' for the commands.\n`,
+    );
+    return ExitCode.Usage;
+  }
+  const commandLine = `${prog} ${command.name}`;
+  let ctx: Context | undefined;
+  try {
+    const args = command.rawArgs
+      ? { input: rest, flags: {}, dashArgs: [] }
+      : parseArgs(rest, command.flags, commandLine);
+    if (flagBoolean(args, 'help')) {
+      io.stdout.write(commandHelp(prog, command));
+      return ExitCode.Ok;
+    }
+    if (args.dashArgs.length > 0 && !command.acceptsDashArgs) {
+      throw new UsageError(`${commandLine} takes no arguments after --`);
+    }
+    ctx = new Context({ prog, io, args, signal: options.signal });
+    return await command.run(ctx, args);
+  } catch (err) {
+    return report(err, { io, ctx, commandLine, signal: options.signal });
+  } finally {
+    await ctx?.close();
+  }
+}
+
+async function report(
+  err: unknown,
+  where: { io: Io; ctx?: Context; commandLine: string; signal: AbortSignal },
+): Promise<number> {
+  const { io, ctx } = where;
+  const error = (text: string) => (ctx ? ctx.error(text) : io.stderr.write(`error: ${text}\n`));
+  if (where.signal.aborted) return ExitCode.Interrupted;
+  if (err instanceof UsageError) {
+    error(`${err.message}\nSee '${where.commandLine} --help'.`);
+    return ExitCode.Usage;
+  }
+  const forbidden =
+    err instanceof ForbiddenError
+      ? err
+      : err instanceof PortForwardError && err.kind === PortForwardFailure.Forbidden
+        ? new ForbiddenError(err.access, err.message)
+        : undefined;
+  if (forbidden && ctx) {
+    error(await explainForbidden(await ctx.connection(), forbidden));
+    return ExitCode.Error;
+  }
+  if (err instanceof CliError) {
+    error(err.message);
+    return err.exitCode;
+  }
+  if (err instanceof KubeApiError) {
+    error(`the API server answered ${err.code} ${err.reason}: ${err.message}`);
+    return ExitCode.Error;
+  }
+  error(err instanceof Error ? err.message : String(err));
+  if (process.env.KRT_DEBUG && err instanceof Error) io.stderr.write(`${err.stack}\n`);
+  return ExitCode.Error;
+}
+
+function suggestion(name: string): string | undefined {
+  const names = COMMANDS.filter((c) => !c.hidden).flatMap((c: Command) => [c.name, ...(c.aliases ?? [])]);
+  return (
+    names.find((n) => n.startsWith(name) || name.startsWith(n)) ??
+    names.find((n) => editDistance(n, name) <= 2)
+  );
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)] as number[]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length][b.length];
+}

@@ -1,0 +1,47 @@
+// What every subcommand is: its flags (parsed with meow), its help, and what it does.
+import type { Context } from './context.ts';
+
+export interface FlagDef {
+  type: 'string' | 'boolean' | 'number';
+  shortFlag?: string;
+  isMultiple?: boolean;
+  choices?: readonly string[];
+  description: string;
+  /** Placeholder in help: `--timeout DURATION`. */
+  valueName?: string;
+}
+export type FlagDefs = Readonly<Record<string, FlagDef>>;
+
+export interface ParsedArgs {
+  /** Positional arguments before `--`. */
+  input: string[];
+  /** Flags by camelCase name; absent when not given. */
+  flags: Readonly<Record<string, unknown>>;
+  /** Everything after the first `--`, untouched. */
+  dashArgs: string[];
+}
+
+export interface Example {
+  comment: string;
+  /** The command line after the program name. */
+  line: string;
+}
+
+export interface Command {
+  name: string;
+  /** Other names it answers to (`ls` for `list`). */
+  aliases?: readonly string[];
+  summary: string;
+  /** After the program name: `run RUNTIME [flags] [-- ARGS...]`. */
+  usage: string;
+  description: string;
+  examples: readonly Example[];
+  flags: FlagDefs;
+  /** Whether `-- ARGS...` is meaningful; otherwise it is a usage error. */
+  acceptsDashArgs?: boolean;
+  /** Hidden from help (the completion protocol's `__complete`). */
+  hidden?: boolean;
+  /** Takes its arguments unparsed as `input` (partial command lines to complete). */
+  rawArgs?: boolean;
+  run(ctx: Context, args: ParsedArgs): Promise<number>;
+}

@@ -1,0 +1,30 @@
+// Every subcommand, in the order help lists them.
+import type { Command } from '../command.ts';
+import { cancelCommand } from './cancel.ts';
+import { completeCommand, completionCommand } from './completion.ts';
+import { describeCommand } from './describe.ts';
+import { getCommand } from './get.ts';
+import { listCommand } from './list.ts';
+import { logsCommand } from './logs.ts';
+import { runCommand } from './run.ts';
+import { runtimeCommand } from './runtime.ts';
+import { versionCommand } from './version.ts';
+import { waitCommand } from './wait.ts';
+
+export const COMMANDS: readonly Command[] = [
+  runCommand,
+  getCommand,
+  listCommand,
+  describeCommand,
+  logsCommand,
+  cancelCommand,
+  waitCommand,
+  runtimeCommand,
+  versionCommand,
+  completionCommand,
+  completeCommand(() => COMMANDS),
+];
+
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name));
+}

@@ -1,0 +1,228 @@
+// kubectl krt run RUNTIME: create a Run, and with --wait/--follow wait for it, stream its output,
+// print its outputs and exit with its outcome.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import type { Run } from '../../lib/api.ts';
+import { Paths } from '../../lib/kube-client.ts';
+import type { Command, ParsedArgs } from '../command.ts';
+import type { Context } from '../context.ts';
+import { UsageError } from '../errors.ts';
+import { ExitCode, exitCodeForPhase } from '../exit-codes.ts';
+import { flagBoolean, flagString, flagStrings, OutputFormat, outputFlag } from '../flags.ts';
+import { followRun } from '../logs/follow.ts';
+import { LogWriter } from '../logs/writer.ts';
+import { ResourceName, renderObjects, toYaml } from '../output/print.ts';
+import { renderOutputs, runResultLine } from '../output/run-table.ts';
+import { buildRun, sourceText } from '../parse/run-spec.ts';
+import { progressNotes } from '../progress.ts';
+import { detachedNote, waitForTerminal } from './wait-for-run.ts';
+
+/** File name inline source from stdin or --inline is written to, unless --entrypoint says otherwise. */
+export const DEFAULT_ENTRYPOINT = 'script';
+
+async function readSource(
+  ctx: Context,
+  args: ParsedArgs,
+): Promise<{ inline: string; entrypoint: string } | undefined> {
+  const file = flagString(args, 'file');
+  const inline = flagString(args, 'inline');
+  if (file !== undefined && inline !== undefined) {
+    throw new UsageError('--file and --inline exclude each other: give the script one way');
+  }
+  if (inline !== undefined) return { inline, entrypoint: DEFAULT_ENTRYPOINT };
+  if (file === undefined) return undefined;
+  if (file === '-') {
+    const bytes = await buffer(ctx.io.stdin);
+    return { inline: sourceText(bytes, 'the script on stdin'), entrypoint: DEFAULT_ENTRYPOINT };
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new UsageError(
+      `cannot read --file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  return { inline: sourceText(bytes, `--file ${file}`), entrypoint: path.basename(file) };
+}
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'create a Run on a Runtime; --wait for it or --follow its output',
+  usage: 'run RUNTIME [flags] [-- ARGS...]',
+  description: `Create a Run on the Runtime RUNTIME of the namespace.
+
+What runs is a script (--file, -f - for stdin, or --inline; written into the Run's workspace and
+executed as its entrypoint) and/or arguments after --. Without a script the built-in Runtimes run
+the arguments as one command line (bash) or one program (python).
+
+Without --wait the command prints the new Run's name and returns at once. With --wait it waits
+for the Run to finish, prints how it ended and its outputs, and exits with its outcome: 0
+Succeeded, 1 Failed, 3 Timeout, 4 Cancelled. --follow also streams the workload's stdout and
+stderr live (to this command's stdout and stderr), like docker run; the result and outputs then
+go to stderr so that stdout holds exactly what the workload wrote.`,
+  examples: [
+    { comment: 'Run a command and wait for it', line: 'run bash --wait -- echo hello' },
+    { comment: 'Run a script file, streaming its output', line: 'run python --file train.py --follow' },
+    {
+      comment: 'A script from stdin, with env, a timeout and two retries',
+      line: 'run bash -f - --env MODE=fast --timeout 5m --retries 2 --wait < job.sh',
+    },
+    { comment: 'Create only, print the name for scripting', line: 'run bash --inline "sleep 30" -o name' },
+    { comment: 'Show the Run that would be created', line: 'run bash --dry-run -- date' },
+  ],
+  acceptsDashArgs: true,
+  flags: {
+    file: {
+      type: 'string',
+      shortFlag: 'f',
+      valueName: 'PATH',
+      description: 'script file sent inline; its name becomes the entrypoint (- reads stdin)',
+    },
+    inline: {
+      type: 'string',
+      valueName: 'TEXT',
+      description: `script text sent inline (entrypoint "${DEFAULT_ENTRYPOINT}")`,
+    },
+    entrypoint: {
+      type: 'string',
+      valueName: 'PATH',
+      description: 'file name to write the script to and run (relative to the workspace)',
+    },
+    env: {
+      type: 'string',
+      shortFlag: 'e',
+      isMultiple: true,
+      valueName: 'K=V',
+      description: 'environment variable (repeatable); a bare K copies your $K',
+    },
+    label: {
+      type: 'string',
+      shortFlag: 'l',
+      isMultiple: true,
+      valueName: 'K=V',
+      description: 'label of the Run (repeatable)',
+    },
+    timeout: {
+      type: 'string',
+      valueName: 'DURATION',
+      description: 'longest an attempt may run, e.g. 30s, 5m (spec.timeoutSeconds)',
+    },
+    retries: {
+      type: 'string',
+      valueName: 'N',
+      description: 'retries after a failed first attempt: N+1 attempts in all (spec.retryPolicy.maxAttempts)',
+    },
+    retryBackoff: {
+      type: 'string',
+      valueName: 'DURATION',
+      description: 'delay before the first retry, doubling after (spec.retryPolicy.backoffSeconds)',
+    },
+    ttl: {
+      type: 'string',
+      valueName: 'DURATION',
+      description: 'delete the Run this long after it finishes (spec.ttlSecondsAfterFinished)',
+    },
+    name: { type: 'string', valueName: 'NAME', description: 'name of the Run' },
+    generateName: {
+      type: 'string',
+      valueName: 'PREFIX',
+      description: 'name prefix, a random suffix is added (default "RUNTIME-")',
+    },
+    wait: {
+      type: 'boolean',
+      shortFlag: 'w',
+      description: 'wait until the Run finishes; exit with its outcome',
+    },
+    follow: { type: 'boolean', description: "stream the workload's output while it runs (implies --wait)" },
+    dryRun: { type: 'boolean', description: 'print the Run instead of creating it' },
+    output: outputFlag([OutputFormat.Name, OutputFormat.Json, OutputFormat.Yaml], 'print the Run as'),
+  },
+  async run(ctx, args) {
+    const [runtime, ...extra] = args.input;
+    if (!runtime)
+      throw new UsageError(`give the Runtime to run on: ${ctx.prog} run RUNTIME [flags] [-- ARGS...]`);
+    if (extra.length > 0) {
+      throw new UsageError(
+        `unexpected argument "${extra[0]}": put the command after --, as in ${ctx.prog} run ${runtime} -- ${extra.join(' ')}`,
+      );
+    }
+    const follow = flagBoolean(args, 'follow');
+    const wait = follow || flagBoolean(args, 'wait');
+    const output = flagString(args, 'output');
+    if (follow && output) {
+      throw new UsageError(
+        `--follow writes the workload's output to stdout, so it does not combine with -o: use --wait -o ${output} for the finished Run`,
+      );
+    }
+    const source = await readSource(ctx, args);
+    const { run, warnings } = buildRun(
+      {
+        runtime,
+        args: args.dashArgs,
+        source,
+        entrypoint: flagString(args, 'entrypoint'),
+        env: flagStrings(args, 'env'),
+        labels: flagStrings(args, 'label'),
+        timeout: flagString(args, 'timeout'),
+        retries: flagString(args, 'retries'),
+        retryBackoff: flagString(args, 'retryBackoff'),
+        ttl: flagString(args, 'ttl'),
+        name: flagString(args, 'name'),
+        generateName: flagString(args, 'generateName'),
+      },
+      ctx.namespace,
+      ctx.io.env,
+    );
+    for (const w of warnings) ctx.warn(w);
+
+    if (flagBoolean(args, 'dryRun')) {
+      ctx.out(
+        output
+          ? renderObjects([run], output as 'json' | 'yaml' | 'name', ResourceName.Run, true)
+          : toYaml(run),
+      );
+      return ExitCode.Ok;
+    }
+
+    const conn = await ctx.connection();
+    const created = await conn.client.create<Run>(Paths.runs(ctx.namespace), run);
+    const name = created.metadata.name!;
+    if (!wait) {
+      ctx.out(
+        output
+          ? renderObjects([created], output as 'json' | 'yaml' | 'name', ResourceName.Run, true)
+          : `${ResourceName.Run}/${name} created\n`,
+      );
+      return ExitCode.Ok;
+    }
+    if (!follow) ctx.note(`${ResourceName.Run}/${name} created; waiting for it to finish`);
+
+    let final: Run;
+    if (follow) {
+      const writer = new LogWriter({
+        stdout: ctx.io.stdout,
+        stderr: ctx.io.stderr,
+        split: true,
+        timestamps: false,
+      });
+      final = await followRun(ctx, conn, created, { stream: 'all' }, writer, { onRun: progressNotes(ctx) });
+    } else {
+      final = await waitForTerminal(ctx, conn, created, progressNotes(ctx));
+    }
+    if (ctx.signal.aborted) {
+      ctx.note(detachedNote(ctx, final));
+      return ExitCode.Interrupted;
+    }
+
+    if (output) ctx.out(renderObjects([final], output as 'json' | 'yaml' | 'name', ResourceName.Run, true));
+    else {
+      const summary = runResultLine(final, ctx.chalk) + renderOutputs(final);
+      // With --follow, stdout carries the workload's own output only.
+      if (follow) ctx.io.stderr.write(summary);
+      else ctx.out(summary);
+    }
+    return exitCodeForPhase(final.status?.phase);
+  },
+};

@@ -1,0 +1,87 @@
+// What a command runs with: where output goes, colors, the program's name for messages, the
+// namespace, and (lazily) the connection to the cluster.
+import type { Readable, Writable } from 'node:stream';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { ParsedArgs } from './command.ts';
+import { flagBoolean, flagString } from './flags.ts';
+import { type Connection, connect, contextNamespace, loadKubeConfig } from './kube/connection.ts';
+
+export interface Io {
+  stdout: Writable;
+  stderr: Writable;
+  stdin: Readable;
+  env: NodeJS.ProcessEnv;
+  /** Whether stdout is a terminal (colors, progress notes). */
+  stdoutIsTTY: boolean;
+  /** The color level stdout's terminal supports (chalk's detection), 0 for none. */
+  colorLevel: 0 | 1 | 2 | 3;
+}
+
+export class Context {
+  /** How the user invoked us, for messages: `kubectl krt`. */
+  readonly prog: string;
+  readonly io: Io;
+  readonly chalk: ChalkInstance;
+  readonly verbose: boolean;
+  readonly signal: AbortSignal;
+  private readonly kubeconfigPath?: string;
+  private readonly contextName?: string;
+  private readonly namespaceFlag?: string;
+  private kc?: KubeConfig;
+  private conn?: Promise<Connection>;
+
+  constructor(options: { prog: string; io: Io; args: ParsedArgs; signal: AbortSignal }) {
+    const { io, args } = options;
+    this.prog = options.prog;
+    this.io = io;
+    this.signal = options.signal;
+    this.verbose = flagBoolean(args, 'verbose');
+    this.kubeconfigPath = flagString(args, 'kubeconfig');
+    this.contextName = flagString(args, 'context');
+    this.namespaceFlag = flagString(args, 'namespace');
+    // https://no-color.org: any non-empty NO_COLOR disables color.
+    const noColor = flagBoolean(args, 'noColor') || Boolean(io.env.NO_COLOR);
+    this.chalk = new Chalk({ level: noColor || !io.stdoutIsTTY ? 0 : io.colorLevel });
+  }
+
+  kubeConfig(): KubeConfig {
+    this.kc ??= loadKubeConfig({ kubeconfig: this.kubeconfigPath, context: this.contextName });
+    return this.kc;
+  }
+
+  /** -n, else the kubeconfig context's namespace, else default. */
+  get namespace(): string {
+    return this.namespaceFlag ?? contextNamespace(this.kubeConfig());
+  }
+
+  connection(): Promise<Connection> {
+    this.conn ??= connect({
+      kubeconfig: this.kubeconfigPath,
+      context: this.contextName,
+      trace: this.verbose ? (line) => this.io.stderr.write(`${this.chalk.dim(`krt: ${line}`)}\n`) : undefined,
+    });
+    return this.conn;
+  }
+
+  out(text: string): void {
+    this.io.stdout.write(text);
+  }
+
+  /** A progress note or explanation on stderr, never mixed into machine output. */
+  note(text: string): void {
+    this.io.stderr.write(`${this.chalk.dim('krt:')} ${text}\n`);
+  }
+
+  warn(text: string): void {
+    this.io.stderr.write(`${this.chalk.yellow('warning:')} ${text}\n`);
+  }
+
+  error(text: string): void {
+    this.io.stderr.write(`${this.chalk.red('error:')} ${text}\n`);
+  }
+
+  async close(): Promise<void> {
+    if (this.conn) await (await this.conn.catch(() => undefined))?.close();
+  }
+}
