@@ -158,27 +158,36 @@ export class NodeRegistration {
   /**
    * The TaintNodesByCondition admission taints every new Node not-ready until the node-lifecycle
    * controller notices Ready (up to its 5 s monitor period). The node knows it is ready, so it
-   * lifts the NoSchedule taint itself and the first pods schedule at once.
+   * lifts the NoSchedule taint itself and the first pods schedule at once. The controller-manager
+   * also edits a new node right away, so a lost race is retried from a fresh read.
    */
-  private async liftNotReadyTaint(node: V1Node): Promise<void> {
-    const taints = node.spec?.taints ?? [];
-    const kept = taints.filter((t) => !(t.key === NOT_READY_TAINT && t.effect === 'NoSchedule'));
-    if (kept.length === taints.length) return;
-    try {
-      await this.core.patchNode(
-        {
-          name: NODE_NAME,
-          body: [
-            { op: 'test', path: '/metadata/resourceVersion', value: node.metadata?.resourceVersion },
-            { op: 'replace', path: '/spec/taints', value: kept },
-          ],
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-      );
-      log('node.taint.lifted', { taint: NOT_READY_TAINT });
-    } catch (err) {
-      // Someone (the node-lifecycle controller) changed the node first; it will lift the taint itself.
-      log('node.taint.skip', { error: errorText(err) });
+  private async liftNotReadyTaint(initial: V1Node): Promise<void> {
+    let node = initial;
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const taints = node.spec?.taints ?? [];
+      const kept = taints.filter((t) => !(t.key === NOT_READY_TAINT && t.effect === 'NoSchedule'));
+      if (kept.length === taints.length) return;
+      try {
+        // A merge patch carrying resourceVersion applies only if the node did not change meanwhile.
+        await this.core.patchNode(
+          {
+            name: NODE_NAME,
+            body: {
+              metadata: { resourceVersion: node.metadata?.resourceVersion },
+              spec: { taints: kept.length > 0 ? kept : null },
+            },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        log('node.taint.lifted', { taint: NOT_READY_TAINT, attempt });
+        return;
+      } catch (err) {
+        if (apiStatus(err) !== 409) {
+          log('node.taint.error', { error: errorText(err) });
+          return;
+        }
+        node = await this.core.readNode({ name: NODE_NAME });
+      }
     }
   }
 
