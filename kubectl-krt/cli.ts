@@ -127,19 +127,32 @@ async function report(
   return ExitCode.Error;
 }
 
-function suggestion(name: string): string | undefined {
-  const names = COMMANDS.filter((c) => !c.hidden).flatMap((c: Command) => [c.name, ...(c.aliases ?? [])]);
-  return (
-    names.find((n) => n.startsWith(name) || name.startsWith(n)) ??
-    names.find((n) => editDistance(n, name) <= 2)
-  );
+/** The command the user probably meant: one it abbreviates, else the closest within two edits. */
+export function suggestion(name: string, commands: readonly Command[] = COMMANDS): string | undefined {
+  const names = commands.filter((c) => !c.hidden).flatMap((c) => [c.name, ...(c.aliases ?? [])]);
+  const prefixed = names.find((n) => n.startsWith(name));
+  if (prefixed) return prefixed;
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const n of names) {
+    const d = editDistance(n, name);
+    if (d < bestDistance) [best, bestDistance] = [n, d];
+  }
+  return best;
 }
 
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)] as number[]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
+/** Edits between two words, a swap of neighbours counting as one (a typing mistake). */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
   return d[a.length][b.length];
 }

@@ -197,7 +197,9 @@ go to stderr so that stdout holds exactly what the workload wrote.`,
       );
       return ExitCode.Ok;
     }
-    if (!follow) ctx.note(`${ResourceName.Run}/${name} created; waiting for it to finish`);
+    ctx.note(
+      `${ResourceName.Run}/${name} created; ${follow ? 'following its output' : 'waiting for it to finish'}`,
+    );
 
     let final: Run;
     if (follow) {
