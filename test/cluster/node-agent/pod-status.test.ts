@@ -15,13 +15,11 @@ function c(
     ready?: boolean;
     started?: boolean;
     kind?: ContainerKind;
-    willRestart?: boolean;
     last?: V1ContainerState;
   } = {},
 ): ContainerSnapshot {
   return {
     kind: opts.kind ?? 'regular',
-    willRestart: opts.willRestart ?? false,
     status: {
       name,
       image: 'i',
@@ -65,7 +63,6 @@ describe('node agent: pod phase and conditions', () => {
   it('is Running while a container runs or waits to restart after a crash', () => {
     assert.equal(podPhase(pod([c('a', running), c('b', exited(0))])), 'Running');
     assert.equal(podPhase(pod([c('a', waiting('CrashLoopBackOff'), { last: exited(1) })])), 'Running');
-    assert.equal(podPhase(pod([c('a', exited(1), { willRestart: true })])), 'Running');
   });
 
   it('ends Succeeded or Failed when nothing will run again', () => {
@@ -79,7 +76,9 @@ describe('node agent: pod phase and conditions', () => {
     );
     assert.equal(podPhase(pod([c('a', waiting('x'))], [c('i', exited(1), { kind: 'init' })])), 'Failed');
     assert.equal(
-      podPhase(pod([c('a', waiting('x'))], [c('i', exited(1), { kind: 'init', willRestart: true })])),
+      podPhase(
+        pod([c('a', waiting('x'))], [c('i', waiting('CrashLoopBackOff'), { kind: 'init', last: exited(1) })]),
+      ),
       'Pending',
     );
   });

@@ -9,11 +9,13 @@ import type { ContainerKind, RestartPolicy } from './restart-policy.ts';
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 
+/**
+ * A container as the pod sees it. A container that will run again is never `terminated`: it
+ * waits (CrashLoopBackOff, ContainerCreating) with the last run in `lastState`.
+ */
 export interface ContainerSnapshot {
   kind: ContainerKind;
   status: V1ContainerStatus;
-  /** A terminated container that will run again (restart policy, or a retried init container). */
-  willRestart: boolean;
 }
 
 export interface PodSnapshot {
@@ -49,23 +51,20 @@ export function isInitialized(s: PodSnapshot): boolean {
 export function podPhase(s: PodSnapshot): PodPhase {
   if (!isInitialized(s)) {
     const failedForGood = s.init.some(
-      (c) => c.kind === 'init' && (terminated(c.status.state)?.exitCode ?? 0) !== 0 && !c.willRestart,
+      (c) => c.kind === 'init' && (terminated(c.status.state)?.exitCode ?? 0) !== 0,
     );
     return failedForGood ? 'Failed' : 'Pending';
   }
   let running = 0;
   let waiting = 0;
-  let stoppedForGood = 0;
+  let stopped = 0;
   let succeeded = 0;
   for (const c of s.containers) {
     const st = c.status.state;
     if (st?.running) running++;
     else if (st?.terminated) {
-      if (c.willRestart) running++;
-      else {
-        stoppedForGood++;
-        if (st.terminated.exitCode === 0) succeeded++;
-      }
+      stopped++;
+      if (st.terminated.exitCode === 0) succeeded++;
     } else if (c.status.lastState?.terminated) {
       // Waiting to restart after a crash (CrashLoopBackOff): the pod is still Running.
       running++;
@@ -73,7 +72,7 @@ export function podPhase(s: PodSnapshot): PodPhase {
   }
   if (waiting > 0) return 'Pending';
   if (running > 0) return 'Running';
-  if (stoppedForGood > 0 && stoppedForGood === succeeded) return 'Succeeded';
+  if (stopped > 0 && stopped === succeeded) return 'Succeeded';
   return s.containers.length === 0 ? 'Pending' : 'Failed';
 }
 

@@ -278,8 +278,8 @@ export class PodWorker implements ContainerHost {
   private snapshot(): PodSnapshot {
     return {
       restartPolicy: (this.pod.spec?.restartPolicy ?? 'Always') as RestartPolicy,
-      init: this.initRunners.map((r) => ({ kind: r.kind, status: r.status(), willRestart: false })),
-      containers: this.runners.map((r) => ({ kind: r.kind, status: r.status(), willRestart: false })),
+      init: this.initRunners.map((r) => ({ kind: r.kind, status: r.status() })),
+      containers: this.runners.map((r) => ({ kind: r.kind, status: r.status() })),
       sandboxReady: this.sandboxReady,
       readinessGates: this.pod.spec?.readinessGates ?? [],
       currentConditions: this.pod.status?.conditions ?? [],
@@ -298,7 +298,7 @@ export class PodWorker implements ContainerHost {
         hostIPs: [{ ip: Network.nodeIP }, { $patch: 'replace' }],
         ...(this.podIP ? { podIP: this.podIP, podIPs: ips } : {}),
         startTime: this.startTime,
-        initContainerStatuses: snap.init.map((c) => c.status),
+        ...(snap.init.length > 0 ? { initContainerStatuses: snap.init.map((c) => c.status) } : {}),
         containerStatuses: snap.containers.map((c) => c.status),
       },
     };
