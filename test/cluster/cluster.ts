@@ -31,18 +31,23 @@ const START_TIMEOUT_MS: Record<ComponentName, number> = {
   [ComponentName.nodeAgent]: 60_000,
 };
 /** A component that runs but is unhealthy gets this long to recover before it is restarted. */
-const RECOVER_TIMEOUT_MS = 15_000;
+const RECOVER_TIMEOUT_MS = 5_000;
 
 const say = (opts: UpOptions, msg: string) => {
   if (opts.verbose) process.stderr.write(`${msg}\n`);
 };
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+/** Polls until check() holds (true), the timeout passes or giveUp() holds (false). */
+async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  giveUp: () => boolean = () => false,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let delay = 50;
   for (;;) {
     if (await check()) return true;
-    if (Date.now() > deadline) return false;
+    if (Date.now() > deadline || giveUp()) return false;
     await sleep(delay);
     delay = Math.min(delay * 2, 500);
   }
@@ -109,18 +114,18 @@ async function ensureComponent(
   opts: UpOptions,
 ): Promise<void> {
   const name = c.spec.name as ComponentName;
+  const gone = () => runningPid(paths.run, c.spec) === undefined;
   const pid = runningPid(paths.run, c.spec);
   if (pid !== undefined) {
-    if (await waitFor(() => c.healthy(tls), RECOVER_TIMEOUT_MS)) return;
-    say(opts, `${name} (pid ${pid}) is unhealthy: restarting it`);
+    if (await waitFor(() => c.healthy(tls), RECOVER_TIMEOUT_MS, gone)) return;
+    say(opts, `${name} (pid ${pid}) is ${gone() ? 'gone' : 'unhealthy'}: restarting it`);
     await stopDaemon(paths.run, c.spec);
   }
   const started = startDaemon(paths.run, paths.logs, c.spec);
   say(opts, `started ${name} (pid ${started}), log ${logFile(paths.logs, name)}`);
-  if (!(await waitFor(() => c.healthy(tls), START_TIMEOUT_MS[name]))) {
-    const alive = runningPid(paths.run, c.spec) !== undefined;
+  if (!(await waitFor(() => c.healthy(tls), START_TIMEOUT_MS[name], gone))) {
     throw new Error(
-      `${name} did not become healthy (${alive ? 'still running' : 'exited'}); last log lines:\n${logTail(paths.logs, name)}`,
+      `${name} did not become healthy (${gone() ? 'exited' : 'still running'}); last log lines:\n${logTail(paths.logs, name)}`,
     );
   }
 }

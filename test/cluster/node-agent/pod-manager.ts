@@ -9,7 +9,8 @@ import { podDirs } from './pod-dirs.ts';
 import type { AgentContext } from './pod-worker.ts';
 import { PodWorker } from './pod-worker.ts';
 
-const RESTART_WATCH_MS = 1000;
+/** Re-list and re-watch this soon after the watch failed (an apiserver restart): a refused connection costs nothing. */
+const RESTART_WATCH_MS = 250;
 
 export class PodManager {
   private readonly workers = new Map<string, PodWorker>();
