@@ -6,7 +6,9 @@ import {
   ExecutionState,
   type IdRequest,
   ORIGINAL_RUNTIME_METHODS,
-  type RuntimeMethod,
+  type OutputChunkMessage,
+  OutputStream,
+  RuntimeMethod,
   runtimeServiceDefinition,
   runtimeServiceSubset,
   type StatusResponse,
@@ -16,10 +18,12 @@ type Handler = (
   call: grpc.ServerUnaryCall<IdRequest, unknown>,
   callback: grpc.sendUnaryData<unknown>,
 ) => void;
+type StreamHandler = (call: grpc.ServerWritableStream<IdRequest, OutputChunkMessage>) => void;
+type Handlers = Partial<Record<Exclude<RuntimeMethod, 'Output'>, Handler>> & { Output?: StreamHandler };
 
 /** A scripted Runtime Server: each test supplies the handlers it needs. */
 async function fakeServer(
-  handlers: Partial<Record<RuntimeMethod, Handler>>,
+  handlers: Handlers,
   options: { withWait?: boolean } = {},
 ): Promise<{ address: string; close: () => void }> {
   const server = new grpc.Server();
@@ -27,9 +31,14 @@ async function fakeServer(
     options.withWait === false ? runtimeServiceSubset(ORIGINAL_RUNTIME_METHODS) : runtimeServiceDefinition;
   const unimplemented: Handler = (_call, callback) =>
     callback({ code: grpc.status.UNIMPLEMENTED, details: 'fake' });
+  const unimplementedStream: StreamHandler = (call) =>
+    call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'fake' });
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const method of Object.keys(service)) {
-    implementation[method] = handlers[method as RuntimeMethod] ?? unimplemented;
+    implementation[method] =
+      method === RuntimeMethod.Output
+        ? (handlers.Output ?? unimplementedStream)
+        : (handlers[method as Exclude<RuntimeMethod, 'Output'>] ?? unimplemented);
   }
   server.addService(service, implementation);
   const port = await new Promise<number>((resolve, reject) =>
@@ -51,7 +60,7 @@ describe('RuntimeServerClient', () => {
   });
 
   async function connect(
-    handlers: Partial<Record<RuntimeMethod, Handler>>,
+    handlers: Handlers,
     options: { withWait?: boolean; waitChunkMs?: number } = {},
   ): Promise<RuntimeServerClient> {
     const server = await fakeServer(handlers, options);
@@ -218,6 +227,103 @@ describe('RuntimeServerClient', () => {
         client.waitFor('lost'),
         (err: unknown) => err instanceof RuntimeServerError && err.isNotFound,
       );
+    });
+  });
+
+  describe('output', () => {
+    it('yields the chunks as stdout/stderr bytes with timestamps, and the dropped count at the end', async () => {
+      const client = await connect({
+        Output: (call) => {
+          assert.equal(call.request.id, 'o');
+          call.write({
+            stream: OutputStream.Stdout,
+            data: Buffer.from('out'),
+            unixMicros: 1_700_000_000_000_123,
+          });
+          call.write({
+            stream: OutputStream.Stderr,
+            data: Buffer.from([0xff]),
+            unixMicros: 1_700_000_000_001_000,
+          });
+          call.write({
+            stream: OutputStream.Unspecified,
+            data: Buffer.alloc(0),
+            unixMicros: 0,
+            droppedBytes: 42,
+          });
+          call.end();
+        },
+      });
+      const output = client.output('o');
+      const chunks = [];
+      for await (const chunk of output) chunks.push(chunk);
+      assert.deepEqual(chunks, [
+        {
+          stream: 'stdout',
+          data: Buffer.from('out'),
+          ts: new Date(1_700_000_000_000),
+          unixMicros: 1_700_000_000_000_123,
+        },
+        {
+          stream: 'stderr',
+          data: Buffer.from([0xff]),
+          ts: new Date(1_700_000_000_001),
+          unixMicros: 1_700_000_000_001_000,
+        },
+      ]);
+      assert.equal(output.droppedBytes, 42);
+      assert.ok(client.usesOutput);
+    });
+
+    it('throws NOT_FOUND from the server as RuntimeServerError', async () => {
+      const client = await connect({
+        Output: (call) => call.emit('error', { code: grpc.status.NOT_FOUND, details: 'no such execution' }),
+      });
+      await assert.rejects(
+        async () => {
+          for await (const _ of client.output('gone'));
+        },
+        (err: unknown) => err instanceof RuntimeServerError && err.isNotFound && err.method === 'Output',
+      );
+      assert.ok(client.usesOutput);
+    });
+
+    it('remembers UNIMPLEMENTED and does not ask again', async () => {
+      let calls = 0;
+      const client = await connect({
+        Output: (call) => {
+          calls++;
+          call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'old server' });
+        },
+      });
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(
+          async () => {
+            for await (const _ of client.output('x'));
+          },
+          (err: unknown) => err instanceof RuntimeServerError && err.isUnimplemented,
+        );
+      }
+      assert.equal(calls, 1);
+      assert.equal(client.usesOutput, false);
+    });
+
+    it('cancels the call when the consumer stops early', async () => {
+      let cancelled = false;
+      const client = await connect({
+        Output: (call) => {
+          call.on('cancelled', () => {
+            cancelled = true;
+          });
+          call.write({ stream: OutputStream.Stdout, data: Buffer.from('one'), unixMicros: 1 });
+        },
+      });
+      for await (const chunk of client.output('x')) {
+        assert.equal(chunk.data.toString(), 'one');
+        break;
+      }
+      for (let i = 0; i < 50 && !cancelled; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.ok(cancelled, 'the server saw the call cancelled');
     });
   });
 

@@ -1,5 +1,6 @@
 // A typed, promise-based client for a Runtime Server. runtimed calls it on every Run, so it keeps
 // one channel (one HTTP/2 connection) for its lifetime and adds nothing per call beyond grpc-js.
+// The Output extension is an async iterable of raw byte chunks.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
@@ -8,10 +9,13 @@ import {
   type ExecuteResponse,
   type HealthResponse,
   isFinishedState,
+  type OutputChunk,
+  OutputStream,
   RuntimeMethod,
   type RuntimeMethodTypes,
   runtimeServiceDefinition,
   type StatusResponse,
+  type UnaryRuntimeMethod,
 } from './runtime-proto.ts';
 
 /** An Execute request; only `id` is required, the rest defaults to proto3 zero values. */
@@ -46,6 +50,25 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Overrides callTimeoutMs for this call. */
   timeoutMs?: number;
+}
+
+/** One chunk of an execution's output, exactly the bytes the process wrote to that stream. */
+export interface OutputData {
+  stream: 'stdout' | 'stderr';
+  data: Buffer;
+  /** When the Runtime Server read the chunk (millisecond precision; see unixMicros). */
+  ts: Date;
+  /** The same instant in microseconds since the Unix epoch. */
+  unixMicros: number;
+}
+
+/** The chunks of one Output call: the replay from the first byte, then live until the output ends. */
+export interface OutputSubscription extends AsyncIterable<OutputData> {
+  /**
+   * Once the iteration ended without an error: how many bytes the server's replay bound dropped
+   * after the chunks delivered (0 means the chunks are the complete output).
+   */
+  readonly droppedBytes: number;
 }
 
 /** gRPC status codes by name, so callers need not import grpc-js to inspect errors. */
@@ -103,6 +126,8 @@ export class RuntimeServerClient {
   private readonly pollMaxMs: number;
   /** Flips to false for good once the server answers Wait with UNIMPLEMENTED. */
   private waitSupported = true;
+  /** Likewise for Output. */
+  private outputSupported = true;
 
   constructor(options: RuntimeServerClientOptions) {
     this.address = options.address;
@@ -195,6 +220,28 @@ export class RuntimeServerClient {
     return this.pollStatus(id, deadline, signal);
   }
 
+  /** Whether Output is still believed to be served (false after one UNIMPLEMENTED answer). */
+  get usesOutput(): boolean {
+    return this.outputSupported;
+  }
+
+  /**
+   * The execution's output from its beginning, then live, ending when the process's output is
+   * finished. Iterating throws RuntimeServerError: NOT_FOUND for an unknown id, UNIMPLEMENTED for a
+   * server without the extension (remembered: later calls throw it without asking); or
+   * signal.reason when aborted. No deadline: the stream lasts as long as the execution.
+   */
+  output(id: string, options: { signal?: AbortSignal } = {}): OutputSubscription {
+    const subscription = {
+      droppedBytes: 0,
+      [Symbol.asyncIterator]: () =>
+        this.readOutput(id, options.signal, (dropped) => {
+          subscription.droppedBytes += dropped;
+        }),
+    };
+    return subscription;
+  }
+
   /** Resolves when the channel is connected (or rejects at the deadline, epoch ms). */
   waitForReady(deadlineMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -227,7 +274,62 @@ export class RuntimeServerClient {
     }
   }
 
-  private call<M extends RuntimeMethod>(
+  private async *readOutput(
+    id: string,
+    signal: AbortSignal | undefined,
+    onDropped: (bytes: number) => void,
+  ): AsyncGenerator<OutputData> {
+    const method = RuntimeMethod.Output;
+    if (!this.outputSupported) {
+      throw new RuntimeServerError({
+        method,
+        code: grpc.status.UNIMPLEMENTED,
+        details: 'Output is not served',
+      });
+    }
+    signal?.throwIfAborted();
+    const definition = runtimeServiceDefinition[method];
+    const call = this.client.makeServerStreamRequest(
+      definition.path,
+      definition.requestSerialize,
+      definition.responseDeserialize,
+      { id },
+    );
+    const onAbort = () => call.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const chunk of call as AsyncIterable<OutputChunk>) {
+        if (chunk.stream === OutputStream.Stdout || chunk.stream === OutputStream.Stderr) {
+          yield {
+            stream: chunk.stream === OutputStream.Stdout ? 'stdout' : 'stderr',
+            data: chunk.data,
+            ts: new Date(Math.floor(chunk.unixMicros / 1000)),
+            unixMicros: chunk.unixMicros,
+          };
+        } else if (chunk.droppedBytes > 0) {
+          onDropped(chunk.droppedBytes);
+        }
+        // Any other chunk is a kind this client does not know yet: skipped, as proto3 intends.
+      }
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      const serviceError = err as grpc.ServiceError;
+      const error = new RuntimeServerError({
+        method,
+        code: serviceError.code ?? grpc.status.UNKNOWN,
+        details: serviceError.details ?? String(err),
+        cause: err,
+      });
+      if (error.isUnimplemented) this.outputSupported = false;
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      // A consumer that stopped early must not leave the server streaming to nobody.
+      call.cancel();
+    }
+  }
+
+  private call<M extends UnaryRuntimeMethod>(
     method: M,
     request: RuntimeMethodTypes[M][0],
     options: CallOptions = {},

@@ -3,8 +3,10 @@
 
 import assert from 'node:assert/strict';
 import {
+  EXTENSION_RUNTIME_METHODS,
   ExecutionState,
   ORIGINAL_RUNTIME_METHODS,
+  OutputStream,
   RUNTIME_SERVICE_NAME,
   RuntimeMethod,
   runtimeMethodPath,
@@ -61,7 +63,7 @@ const bytes = (field: number, content: number[]) => [
 const str = (field: number, value: string) => bytes(field, [...Buffer.from(value)]);
 
 describe('Runtime Server wire contract (executor.v1)', () => {
-  it('is service executor.v1.Runtime with unary methods at the original paths', () => {
+  it('is service executor.v1.Runtime with the original unary methods, Wait, and streaming Output', () => {
     assert.equal(RUNTIME_SERVICE_NAME, 'executor.v1.Runtime');
     const expected = {
       Execute: ['ExecuteRequest', 'ExecuteResponse'],
@@ -71,6 +73,7 @@ describe('Runtime Server wire contract (executor.v1)', () => {
       Forget: ['ForgetRequest', 'ForgetResponse'],
       Health: ['HealthRequest', 'HealthResponse'],
       Wait: ['WaitRequest', 'StatusResponse'],
+      Output: ['OutputRequest', 'OutputChunk'],
     } as const;
     assert.deepEqual(Object.keys(runtimeServiceDefinition).sort(), Object.keys(expected).sort());
     for (const [method, [request, response]] of Object.entries(expected)) {
@@ -84,7 +87,7 @@ describe('Runtime Server wire contract (executor.v1)', () => {
       assert.equal(definition.path, `/executor.v1.Runtime/${method}`);
       assert.equal(runtimeMethodPath(method as RuntimeMethod), definition.path);
       assert.equal(definition.requestStream, false);
-      assert.equal(definition.responseStream, false);
+      assert.equal(definition.responseStream, method === RuntimeMethod.Output, method);
       assert.equal(definition.requestType.type.name, request);
       assert.equal(definition.responseType.type.name, response);
     }
@@ -96,6 +99,7 @@ describe('Runtime Server wire contract (executor.v1)', () => {
       'Forget',
       'Health',
     ]);
+    assert.deepEqual(EXTENSION_RUNTIME_METHODS, ['Wait', 'Output']);
   });
 
   it('has the field numbers and types of reference-facts', () => {
@@ -122,7 +126,13 @@ describe('Runtime Server wire contract (executor.v1)', () => {
       ],
     );
     assert.deepEqual(fieldsOf('ExecuteResponse'), { id: [1, 'TYPE_STRING'] });
-    for (const message of ['StatusRequest', 'CancelRequest', 'ForgetRequest', 'WaitRequest']) {
+    for (const message of [
+      'StatusRequest',
+      'CancelRequest',
+      'ForgetRequest',
+      'WaitRequest',
+      'OutputRequest',
+    ]) {
       assert.deepEqual(fieldsOf(message), { id: [1, 'TYPE_STRING'] }, message);
     }
     assert.deepEqual(fieldsOf('StatusResponse'), {
@@ -138,6 +148,12 @@ describe('Runtime Server wire contract (executor.v1)', () => {
       assert.deepEqual(fieldsOf(message), {}, message);
     }
     assert.deepEqual(fieldsOf('HealthResponse'), { healthy: [1, 'TYPE_BOOL'], message: [2, 'TYPE_STRING'] });
+    assert.deepEqual(fieldsOf('OutputChunk'), {
+      stream: [1, 'Stream'],
+      data: [2, 'TYPE_BYTES'],
+      unix_micros: [3, 'TYPE_INT64'],
+      dropped_bytes: [4, 'TYPE_INT64'],
+    });
   });
 
   it('has the ExecutionState numbers and our string constants for them', () => {
@@ -158,6 +174,40 @@ describe('Runtime Server wire contract (executor.v1)', () => {
       Object.values(ExecutionState),
       definition.type.value.map((value) => value.name),
     );
+  });
+
+  it('has the Stream numbers of the Output extension and our string constants for them', () => {
+    const definition = runtimePackageDefinition['executor.v1.Stream'] as unknown as {
+      type: { value: Array<{ name: string; number: number }> };
+    };
+    assert.deepEqual(
+      definition.type.value.map((value) => [value.name, value.number]),
+      [
+        ['STREAM_UNSPECIFIED', 0],
+        ['STREAM_STDOUT', 1],
+        ['STREAM_STDERR', 2],
+      ],
+    );
+    assert.deepEqual(
+      Object.values(OutputStream),
+      definition.type.value.map((value) => value.name),
+    );
+  });
+
+  it('carries OutputChunk data as raw bytes, not UTF-8', () => {
+    const { responseSerialize, responseDeserialize } = runtimeServiceDefinition[RuntimeMethod.Output];
+    const data = [0xff, 0x00, 0xc3, 0x28];
+    // As the kit writes a data chunk: dropped_bytes left out, so proto3 sends nothing for it.
+    const chunk = { stream: OutputStream.Stderr, data: Buffer.from(data), unixMicros: 1_700_000_000_123_456 };
+    const expected = Buffer.from([...vint(1, 2), ...bytes(2, data), ...vint(3, 1_700_000_000_123_456)]);
+    assert.deepEqual(responseSerialize(chunk), expected);
+    assert.deepEqual(responseDeserialize(expected), { ...chunk, droppedBytes: 0 });
+    assert.deepEqual(responseDeserialize(Buffer.from(vint(4, 42))), {
+      stream: OutputStream.Unspecified,
+      data: Buffer.alloc(0),
+      unixMicros: 0,
+      droppedBytes: 42,
+    });
   });
 
   it('encodes an ExecuteRequest to the bytes the contract defines', () => {

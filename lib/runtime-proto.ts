@@ -42,7 +42,7 @@ export const FailureMessage = {
   Timeout: 'timeout',
 } as const;
 
-/** The RPC names of the contract. `Wait` is our extension; the other six are the original contract. */
+/** The RPC names of the contract: the original six, then our extensions `Wait` and `Output`. */
 export const RuntimeMethod = {
   Execute: 'Execute',
   Status: 'Status',
@@ -51,6 +51,7 @@ export const RuntimeMethod = {
   Forget: 'Forget',
   Health: 'Health',
   Wait: 'Wait',
+  Output: 'Output',
 } as const;
 export type RuntimeMethod = (typeof RuntimeMethod)[keyof typeof RuntimeMethod];
 
@@ -63,6 +64,17 @@ export const ORIGINAL_RUNTIME_METHODS = [
   RuntimeMethod.Forget,
   RuntimeMethod.Health,
 ] as const;
+
+/** The extension RPCs (a kit server serves them by default); callers fall back on UNIMPLEMENTED. */
+export const EXTENSION_RUNTIME_METHODS = [RuntimeMethod.Wait, RuntimeMethod.Output] as const;
+
+/** Which stream an OutputChunk carries; UNSPECIFIED only on the final truncation marker. */
+export const OutputStream = {
+  Unspecified: 'STREAM_UNSPECIFIED',
+  Stdout: 'STREAM_STDOUT',
+  Stderr: 'STREAM_STDERR',
+} as const;
+export type OutputStream = (typeof OutputStream)[keyof typeof OutputStream];
 
 export function runtimeMethodPath(method: RuntimeMethod): string {
   return `/${RUNTIME_SERVICE_NAME}/${method}`;
@@ -92,6 +104,7 @@ export type StatusRequest = IdRequest;
 export type CancelRequest = IdRequest;
 export type ForgetRequest = IdRequest;
 export type WaitRequest = IdRequest;
+export type OutputRequest = IdRequest;
 export interface StatusResponse {
   id: string;
   state: ExecutionState;
@@ -111,6 +124,18 @@ export interface HealthResponse {
   healthy: boolean;
   message: string;
 }
+export interface OutputChunk {
+  stream: OutputStream;
+  /** The raw bytes as written by the process. */
+  data: Buffer;
+  /** Microseconds since the Unix epoch (fits a JS number until the year 2255). */
+  unixMicros: number;
+  /** Set only on the final marker (stream UNSPECIFIED, no data): bytes the replay bound dropped. */
+  droppedBytes: number;
+}
+
+/** An OutputChunk as a server writes it: a data chunk leaves droppedBytes out (nothing on the wire). */
+export type OutputChunkMessage = Omit<OutputChunk, 'droppedBytes'> & { droppedBytes?: number };
 
 /** Request and response type of each RPC, so clients and servers stay typed per method. */
 export interface RuntimeMethodTypes {
@@ -121,19 +146,24 @@ export interface RuntimeMethodTypes {
   Forget: [ForgetRequest, ForgetResponse];
   Health: [HealthRequest, HealthResponse];
   Wait: [WaitRequest, StatusResponse];
+  Output: [OutputRequest, OutputChunk];
 }
+
+/** The methods whose response is a server stream; every other method is unary. */
+export type StreamingRuntimeMethod = typeof RuntimeMethod.Output;
+export type UnaryRuntimeMethod = Exclude<RuntimeMethod, StreamingRuntimeMethod>;
 
 export const runtimePackageDefinition: protoLoader.PackageDefinition = protoLoader.loadSync(
   RUNTIME_PROTO_PATH,
   RUNTIME_PROTO_LOADER_OPTIONS,
 );
 
-/** The `executor.v1.Runtime` service with all seven methods, usable with grpc-js Server and Client. */
+/** The `executor.v1.Runtime` service with all eight methods, usable with grpc-js Server and Client. */
 export const runtimeServiceDefinition = runtimePackageDefinition[
   RUNTIME_SERVICE_NAME
 ] as unknown as GrpcServiceDefinition;
 
-/** The service restricted to some methods, e.g. to serve only the original six (no Wait). */
+/** The service restricted to some methods, e.g. to serve only the original six (no extensions). */
 export function runtimeServiceSubset(methods: readonly RuntimeMethod[]): GrpcServiceDefinition {
   return Object.fromEntries(methods.map((method) => [method, runtimeServiceDefinition[method]]));
 }

@@ -1,16 +1,22 @@
 // runtimed entry point: the sidecar injected into every Runtime Pod.
 import http from 'node:http';
+import path from 'node:path';
 import { KubeClient, loadKubeConfig } from '../lib/kube-client.ts';
 import { errorMessage, logger } from '../lib/log.ts';
 import { RuntimeServerClient } from '../lib/runtime-client.ts';
 import { configFromEnv } from './config.ts';
 import { Heartbeat } from './heartbeat.ts';
+import { logRoutes } from './log-server.ts';
+import { LOG_DIR_NAME, LogStore } from './log-store.ts';
 import { Runtimed } from './runtimed.ts';
 
 const config = configFromEnv();
 const client = await KubeClient.create(loadKubeConfig());
 const server = new RuntimeServerClient({ address: config.serverAddress });
-const runtimed = new Runtimed({ client, server, ...config });
+// On the workspace volume, so Run logs outlive a runtimed restart (not the pod).
+const logStore = await LogStore.open({ dir: path.join(config.workspaceRoot, LOG_DIR_NAME) });
+const runtimed = new Runtimed({ client, server, ...config, logStore });
+const serveLogs = logRoutes({ store: logStore, podName: config.podName });
 let terminating = false;
 
 const heartbeat = new Heartbeat({
@@ -33,7 +39,7 @@ http
     } else if (req.url === '/readyz') {
       const ready = runtimed.synced && heartbeat.healthy && !terminating;
       res.writeHead(ready ? 200 : 503).end(ready ? 'ok' : 'not ready');
-    } else {
+    } else if (!serveLogs(req, res)) {
       res.writeHead(404).end();
     }
   })
@@ -56,5 +62,7 @@ process.on('SIGTERM', async () => {
   const deadline = Date.now() + 25_000;
   while (runtimed.activeCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   await runtimed.stop().catch((err) => logger.warn('stop failed', { error: errorMessage(err) }));
+  // The last Runs' output streams end with them; let their logs close properly.
+  await logStore.drain(2000);
   process.exit(0);
 });

@@ -8,7 +8,9 @@ import { type Outcome, runningStatus, terminalStatus } from '../lib/run-status.t
 import { type RuntimeServerClient, RuntimeServerError } from '../lib/runtime-client.ts';
 import type { StatusResponse } from '../lib/runtime-proto.ts';
 import { decideRunAction } from './decide.ts';
+import type { LogStore } from './log-store.ts';
 import { outcomeOf } from './outcome.ts';
+import { RunOutputs } from './run-output.ts';
 import {
   PrepareSourceError,
   prepareWorkspace,
@@ -25,6 +27,8 @@ export interface RuntimedOptions {
   podName: string;
   podUID: string;
   workspaceRoot: string;
+  /** Where Run output is kept for the log server. */
+  logStore: LogStore;
 }
 
 /** What runtimed knows about a Run it is handling right now. */
@@ -40,12 +44,14 @@ export class Runtimed {
   private runs!: Informer<Run>;
   private readonly executions = new Map<string, Execution>();
   private readonly log: Logger;
+  private readonly outputs: RunOutputs;
   private accepting = true;
   synced = false;
 
   constructor(options: RuntimedOptions) {
     this.o = options;
     this.log = logger.child({ component: 'runtimed', pod: options.podName });
+    this.outputs = new RunOutputs({ server: options.server, store: options.logStore, log: this.log });
   }
 
   get activeCount(): number {
@@ -110,11 +116,14 @@ export class Runtimed {
       (ws) => ({ ws }),
       (error: unknown) => ({ error }),
     );
+    // The log exists before anyone can see the Run Running, so a follower never finds it missing.
+    this.outputs.begin(run);
     let claimed: Run;
     try {
       claimed = await this.writeStatus(run, runningStatus(run));
     } catch (err) {
       this.executions.delete(uid);
+      this.outputs.discard(uid);
       const ws = await prepared;
       if ('ws' in ws) void removeWorkspace(ws.ws);
       if (!isConflict(err) && !isNotFound(err)) log.warn('claim failed', { error: errorMessage(err) });
@@ -165,6 +174,7 @@ export class Runtimed {
       );
       return;
     }
+    this.outputs.capture(uid);
     // A cancel that arrived while we were claiming is applied now that there is something to cancel.
     const latest = this.runs.get(run.metadata.name!, run.metadata.namespace);
     if (latest?.spec.cancelRequested) void this.cancel(latest);
@@ -191,7 +201,7 @@ export class Runtimed {
       );
       return;
     }
-    this.emitOutput(run, status);
+    this.outputs.executionFinished(uid, status);
     const outcome = outcomeOf(status, await readOutputs(ws), {
       timeoutSeconds: run.spec.timeoutSeconds,
     });
@@ -203,6 +213,7 @@ export class Runtimed {
     const uid = run.metadata.uid!;
     const exec = this.executions.get(uid);
     if (exec) exec.stage = 'finishing';
+    this.outputs.end(uid);
     let current = this.runs.get(run.metadata.name!, run.metadata.namespace) ?? run;
     if (current.metadata.uid !== uid) current = run;
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -287,6 +298,9 @@ export class Runtimed {
       return;
     }
     this.log.info('adopted running execution', { run: run.metadata.name, runUID: uid });
+    // Output replays from the first byte, so the log is rewritten whole.
+    this.outputs.begin(run);
+    this.outputs.capture(uid);
     if (run.spec.cancelRequested) void this.cancel(run);
     await this.awaitAndFinish(run, ws);
   }
@@ -296,20 +310,5 @@ export class Runtimed {
       metadata: { resourceVersion: run.metadata.resourceVersion },
       status,
     });
-  }
-
-  /** Full stdout/stderr as structured log lines keyed by Run UID (they never go into status). */
-  private emitOutput(run: Run, status: StatusResponse): void {
-    const base = { run: run.metadata.name, namespace: run.metadata.namespace, runUID: run.metadata.uid };
-    let out = '';
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const text = status[stream];
-      if (!text) continue;
-      const lines = text.split('\n');
-      if (lines[lines.length - 1] === '') lines.pop();
-      for (const line of lines)
-        out += `${JSON.stringify({ ts: new Date().toISOString(), msg: 'run output', ...base, stream, line })}\n`;
-    }
-    if (out) process.stdout.write(out);
   }
 }

@@ -1,5 +1,6 @@
 // One execution: a process in its own process group (so Cancel and timeouts reach everything it
-// started), its bounded stdout/stderr, and its state as the contract reports it.
+// started), its bounded stdout/stderr, the raw output for the Output RPC, and its state as the
+// contract reports it.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
@@ -10,10 +11,12 @@ import {
   ExecutionState,
   FailureMessage,
   isFinishedState,
+  OutputStream,
   type StatusResponse,
 } from '../../lib/runtime-proto.ts';
 import { BoundedOutput } from './bounded-output.ts';
 import type { Logger } from './log.ts';
+import type { OutputReplay } from './output-replay.ts';
 
 /** What to run for a request: spawned directly (no shell), cwd = working_dir. */
 export interface CommandSpec {
@@ -53,6 +56,8 @@ export interface ExecutionOptions {
   command: CommandResolver;
   baseEnv: NodeJS.ProcessEnv;
   outputLimitBytes: number;
+  /** Receives every output chunk; ended when the execution finishes. */
+  replay: OutputReplay;
   killGraceMs: number;
   lingerMs: number;
   logger: Logger;
@@ -64,6 +69,7 @@ type StopReason = (typeof FailureMessage)[keyof typeof FailureMessage];
 export class Execution {
   readonly id: string;
   readonly request: ExecuteRequest;
+  readonly replay: OutputReplay;
   readonly acceptedAt = Date.now();
   state: ExecutionState = ExecutionState.Pending;
   exitCode = 0;
@@ -87,6 +93,7 @@ export class Execution {
     this.options = options;
     this.request = options.request;
     this.id = options.request.id;
+    this.replay = options.replay;
     this.stdout = new BoundedOutput({ limitBytes: options.outputLimitBytes });
     this.stderr = new BoundedOutput({ limitBytes: options.outputLimitBytes });
   }
@@ -167,8 +174,14 @@ export class Execution {
       return;
     }
     this.child = child;
-    child.stdout?.on('data', (chunk: Buffer) => this.stdout.push(chunk));
-    child.stderr?.on('data', (chunk: Buffer) => this.stderr.push(chunk));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      this.stdout.push(chunk);
+      this.replay.push(OutputStream.Stdout, chunk);
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderr.push(chunk);
+      this.replay.push(OutputStream.Stderr, chunk);
+    });
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (child.pid === undefined) {
         this.finish(ExecutionState.Failed, NO_EXIT_CODE, `cannot start ${spec.file}: ${spawnErrorText(err)}`);
@@ -273,6 +286,8 @@ export class Execution {
       stdoutBytes: this.stdout.totalBytes,
       stderrBytes: this.stderr.totalBytes,
     });
+    // Every chunk has been read by now ('close' came, or the pipes were abandoned): Output ends.
+    this.replay.end();
     for (const listener of this.finishListeners) listener(this);
     this.finishListeners.clear();
     this.options.onFinished(this);

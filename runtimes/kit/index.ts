@@ -11,6 +11,13 @@ export {
   WorkloadEnv,
 } from './execution.ts';
 export { jsonLogger, type LogFields, type Logger, LogLevel, silentLogger } from './log.ts';
+export {
+  DEFAULT_REPLAY_LIMIT_BYTES,
+  DEFAULT_REPLAY_TOTAL_BYTES,
+  monotonicMicros,
+  OutputReplay,
+  ReplayBudget,
+} from './output-replay.ts';
 export { type ServeOptions, ServerEnv, serveRuntime } from './serve.ts';
 export {
   type RuntimeDefinition,

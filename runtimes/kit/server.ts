@@ -1,6 +1,6 @@
-// A Runtime Server: the whole executor.v1.Runtime contract (plus the Wait extension) around a
-// CommandResolver that says what process a request runs. Built-in and custom TypeScript runtimes
-// differ only in their resolver.
+// A Runtime Server: the whole executor.v1.Runtime contract (plus the Wait and Output extensions)
+// around a CommandResolver that says what process a request runs. Built-in and custom TypeScript
+// runtimes differ only in their resolver.
 
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,14 +15,16 @@ import {
   type IdRequest,
   type ListResponse,
   ORIGINAL_RUNTIME_METHODS,
+  type OutputChunkMessage,
   RuntimeMethod,
-  runtimeServiceDefinition,
   runtimeServiceSubset,
   type StatusResponse,
 } from '../../lib/runtime-proto.ts';
 import { DEFAULT_OUTPUT_LIMIT_BYTES } from './bounded-output.ts';
 import { type CommandResolver, Execution, errorText } from './execution.ts';
 import { jsonLogger, type Logger } from './log.ts';
+import { OutputReplay, ReplayBudget } from './output-replay.ts';
+import { streamOutput } from './output-stream.ts';
 import { RefusedError } from './workspace.ts';
 
 export interface RuntimeServerOptions {
@@ -36,10 +38,16 @@ export interface RuntimeServerOptions {
   host?: string;
   /** Extra readiness for Health, e.g. "interpreter not found". Called per Health call. */
   health?: () => HealthResponse;
-  /** Serve the Wait extension. Default true; false serves exactly the original six RPCs. */
+  /** Serve the Wait extension. Default true. */
   serveWait?: boolean;
-  /** Retained stdout and stderr per execution, each. Default 1 MiB. */
+  /** Serve the Output extension. Default true. Both false: exactly the original six RPCs. */
+  serveOutput?: boolean;
+  /** Retained stdout and stderr per execution for Status, each. Default 1 MiB. */
   outputLimitBytes?: number;
+  /** Raw output kept per execution for Output replay; beyond it chunks are dropped. Default 64 MiB. */
+  outputReplayLimitBytes?: number;
+  /** Raw output kept for replay across executions; finished ones give way first. Default 256 MiB. */
+  outputReplayTotalBytes?: number;
   /** Cancel/timeout: SIGTERM to the group, SIGKILL after this. Default 3000 ms. */
   killGraceMs?: number;
   /** After the main process exits, how long its pipes may stay open before the group is killed. Default 100 ms. */
@@ -91,6 +99,7 @@ export class RuntimeServer {
   private readonly executionsById = new Map<string, Execution>();
   /** Ids of finished executions in the order they finished, for maxFinished eviction. */
   private readonly finishedOrder = new Set<string>();
+  private readonly replayBudget: ReplayBudget;
   private boundPort = 0;
   private accepting = true;
   private shutdownPromise: Promise<void> | undefined;
@@ -99,9 +108,14 @@ export class RuntimeServer {
     this.options = options;
     this.name = options.name ?? DEFAULTS.name;
     this.logger = options.logger ?? jsonLogger({ name: this.name });
-    const service =
-      options.serveWait === false ? runtimeServiceSubset(ORIGINAL_RUNTIME_METHODS) : runtimeServiceDefinition;
-    this.grpcServer.addService(service, this.handlers());
+    this.replayBudget = new ReplayBudget(options.outputReplayTotalBytes);
+    this.replayBudget.reclaim = (neededBytes) => this.reclaimReplays(neededBytes);
+    const methods = [
+      ...ORIGINAL_RUNTIME_METHODS,
+      ...(options.serveWait === false ? [] : [RuntimeMethod.Wait]),
+      ...(options.serveOutput === false ? [] : [RuntimeMethod.Output]),
+    ];
+    this.grpcServer.addService(runtimeServiceSubset(methods), this.handlers());
   }
 
   /** The bound port (useful with port 0). */
@@ -118,6 +132,11 @@ export class RuntimeServer {
 
   get executions(): ReadonlyMap<string, Execution> {
     return this.executionsById;
+  }
+
+  /** Raw output currently held for Output replay, across executions. */
+  get replayBytes(): number {
+    return this.replayBudget.usedBytes;
   }
 
   get shuttingDown(): boolean {
@@ -142,6 +161,7 @@ export class RuntimeServer {
             host,
             port: bound,
             wait: this.options.serveWait !== false,
+            output: this.options.serveOutput !== false,
           });
           resolve();
         },
@@ -192,6 +212,10 @@ export class RuntimeServer {
       command: this.checkedCommand,
       baseEnv: this.options.env ?? process.env,
       outputLimitBytes: this.options.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES,
+      replay: new OutputReplay({
+        budget: this.replayBudget,
+        limitBytes: this.options.outputReplayLimitBytes,
+      }),
       killGraceMs: this.options.killGraceMs ?? DEFAULTS.killGraceMs,
       lingerMs: this.options.lingerMs ?? DEFAULTS.lingerMs,
       logger: this.logger,
@@ -231,8 +255,22 @@ export class RuntimeServer {
     for (const id of this.finishedOrder) {
       if (this.finishedOrder.size <= max) break;
       this.finishedOrder.delete(id);
+      this.executionsById.get(id)?.replay.release();
       this.executionsById.delete(id);
       this.logger('warn', 'execution.evicted', { id, maxFinished: max });
+    }
+  }
+
+  /** Frees the replays of finished executions, oldest first, until neededBytes are free. */
+  private reclaimReplays(neededBytes: number): void {
+    let freed = 0;
+    for (const id of this.finishedOrder) {
+      if (freed >= neededBytes) break;
+      const replay = this.executionsById.get(id)?.replay;
+      if (replay === undefined || replay.released || replay.retainedBytes === 0) continue;
+      freed += replay.retainedBytes;
+      replay.release();
+      this.logger('warn', 'execution.output_released', { id, bytes: replay.releasedBytes });
     }
   }
 
@@ -242,6 +280,7 @@ export class RuntimeServer {
     if (!execution.finished) {
       throw new CallError(grpc.status.FAILED_PRECONDITION, `execution ${id} is still running`);
     }
+    execution.replay.release();
     this.executionsById.delete(id);
     this.finishedOrder.delete(id);
     this.logger('info', 'execution.forgotten', { id });
@@ -286,6 +325,17 @@ export class RuntimeServer {
         } else {
           const unsubscribe = execution.onFinish((finished) => callback(null, finished.toStatus()));
           call.once('cancelled', unsubscribe);
+        }
+      },
+      [RuntimeMethod.Output]: (call: grpc.ServerWritableStream<IdRequest, OutputChunkMessage>) => {
+        const execution = this.executionsById.get(call.request.id);
+        if (execution === undefined) {
+          call.emit('error', {
+            code: grpc.status.NOT_FOUND,
+            details: `execution ${call.request.id} not found`,
+          });
+        } else {
+          streamOutput(execution.replay, call);
         }
       },
     };
