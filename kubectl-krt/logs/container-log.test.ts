@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import type { LogChunk } from './chunk.ts';
-import { filterChunks, runOutputFromLogLine, tailChunks } from './container-log.ts';
+import { filterChunks, parseContainerLogLine, tailChunks } from './container-log.ts';
+
+const runOutputFromLogLine = (line: string, uid: string) => {
+  const entry = parseContainerLogLine(line, uid);
+  return entry && 'chunk' in entry ? entry.chunk : undefined;
+};
 
 const UID = '6f1c2a9e-0000-4000-8000-000000000001';
 
@@ -34,6 +39,10 @@ describe('runOutputFromLogLine', () => {
     });
     assert.deepEqual(runOutputFromLogLine(line, UID)?.data, bytes);
     assert.equal(runOutputFromLogLine(line, UID)?.stream, 'stderr');
+  });
+  it('reports where runtimed stopped copying the output', () => {
+    const line = JSON.stringify({ msg: 'run output truncated', runUID: UID, limitBytes: 1048576 });
+    assert.deepEqual(parseContainerLogLine(line, UID), { truncatedAt: 1048576 });
   });
   it('skips other Runs, other messages and non-JSON lines', () => {
     assert.equal(

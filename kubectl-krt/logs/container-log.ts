@@ -1,12 +1,19 @@
 // The fallback when runtimed cannot be asked: runtimed's own container log, which carries each
 // Run's output as JSON lines {"msg":"run output","runUID":…,"stream":…} with either `data` (base64
-// of a chunk) or `line` (one text line without its newline).
+// of a chunk) or `line` (one text line without its newline, an older format), and a
+// {"msg":"run output truncated","limitBytes":N} line where runtimed stopped copying.
 import { isOutputStream, type LogChunk, type StreamSelection } from './chunk.ts';
 
-export const RUN_OUTPUT_MSG = 'run output';
+export const ContainerLogMsg = {
+  /** A chunk of a Run's output. */
+  Output: 'run output',
+  /** runtimed stopped copying this Run's output to its container log at its bound. */
+  Truncated: 'run output truncated',
+} as const;
 
 interface RuntimedLogLine {
   msg?: unknown;
+  limitBytes?: unknown;
   runUID?: unknown;
   stream?: unknown;
   ts?: unknown;
@@ -14,8 +21,11 @@ interface RuntimedLogLine {
   line?: unknown;
 }
 
-/** The Run's chunk in one line of runtimed's container log, or undefined for any other line. */
-export function runOutputFromLogLine(line: string, runUID: string): LogChunk | undefined {
+/** What a line of runtimed's container log says about one Run. */
+export type ContainerLogEntry = { chunk: LogChunk } | { truncatedAt: number };
+
+/** The Run's chunk (or truncation notice) in one line of runtimed's container log; undefined for other lines. */
+export function parseContainerLogLine(line: string, runUID: string): ContainerLogEntry | undefined {
   // Cheap test first: the container log holds every Run's output and runtimed's own messages.
   if (!line.includes(runUID)) return undefined;
   let o: RuntimedLogLine;
@@ -24,12 +34,17 @@ export function runOutputFromLogLine(line: string, runUID: string): LogChunk | u
   } catch {
     return undefined;
   }
-  if (o === null || typeof o !== 'object' || o.msg !== RUN_OUTPUT_MSG || o.runUID !== runUID)
-    return undefined;
-  if (!isOutputStream(o.stream)) return undefined;
+  if (o === null || typeof o !== 'object' || o.runUID !== runUID) return undefined;
+  if (o.msg === ContainerLogMsg.Truncated) {
+    return { truncatedAt: typeof o.limitBytes === 'number' ? o.limitBytes : 0 };
+  }
+  if (o.msg !== ContainerLogMsg.Output || !isOutputStream(o.stream)) return undefined;
   const ts = typeof o.ts === 'string' ? o.ts : '';
-  if (typeof o.data === 'string') return { ts, stream: o.stream, data: Buffer.from(o.data, 'base64') };
-  if (typeof o.line === 'string') return { ts, stream: o.stream, data: Buffer.from(`${o.line}\n`, 'utf8') };
+  if (typeof o.data === 'string')
+    return { chunk: { ts, stream: o.stream, data: Buffer.from(o.data, 'base64') } };
+  if (typeof o.line === 'string') {
+    return { chunk: { ts, stream: o.stream, data: Buffer.from(`${o.line}\n`, 'utf8') } };
+  }
   return undefined;
 }
 

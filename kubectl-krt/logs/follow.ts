@@ -122,7 +122,7 @@ export async function followRun(
   if (failure) throw failure;
   if (fallback && !ctx.signal.aborted) {
     ctx.note(`${fallback.reason}; showing the container log, which may be incomplete`);
-    await writeFromContainerLog(conn, fallback.run, options, writer, ctx.signal);
+    await writeFromContainerLog(ctx, conn, fallback.run, options, writer, ctx.signal);
   }
   return final;
 }

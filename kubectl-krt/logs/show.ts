@@ -8,8 +8,9 @@ import { CliError } from '../errors.ts';
 import { type Connection, explainForbidden, ForbiddenError } from '../kube/connection.ts';
 import { openPortForward, PortForwardError, PortForwardFailure } from '../kube/port-forward.ts';
 import { streamGet } from '../kube/stream-get.ts';
+import { humanBytes } from '../output/format.ts';
 import type { LogChunk, StreamSelection } from './chunk.ts';
-import { filterChunks, runOutputFromLogLine } from './container-log.ts';
+import { filterChunks, parseContainerLogLine } from './container-log.ts';
 import { fetchRunLog, type LogEnd, NoRunLogError, RuntimedLogError } from './runtimed-log.ts';
 import type { LogWriter } from './writer.ts';
 
@@ -128,6 +129,7 @@ async function checkPodExists(conn: Connection, run: Run): Promise<void> {
  * chunks it found.
  */
 export async function writeFromContainerLog(
+  ctx: Context,
   conn: Connection,
   run: Run,
   options: LogOptions,
@@ -145,12 +147,20 @@ export async function writeFromContainerLog(
   }
   const chunks: LogChunk[] = [];
   const uid = run.metadata.uid!;
+  let truncatedAt: number | undefined;
   for await (const line of createInterface({ input: body, crlfDelay: Number.POSITIVE_INFINITY })) {
-    const chunk = runOutputFromLogLine(line, uid);
-    if (chunk) chunks.push(chunk);
+    const entry = parseContainerLogLine(line, uid);
+    if (entry === undefined) continue;
+    if ('chunk' in entry) chunks.push(entry.chunk);
+    else truncatedAt = entry.truncatedAt;
   }
   const kept = filterChunks(chunks, options);
   for (const chunk of kept) writer.write(chunk);
+  if (truncatedAt !== undefined) {
+    ctx.warn(
+      `runtimed copied only the first ${humanBytes(truncatedAt)} of this Run's output to its container log`,
+    );
+  }
   return kept.length;
 }
 
@@ -171,7 +181,7 @@ export async function showAttemptLog(
     const reason = await fallbackReason(ctx, conn, run, err);
     ctx.note(`${reason}; showing the container log, which may be incomplete`);
   }
-  const found = await writeFromContainerLog(conn, run, options, writer, ctx.signal);
+  const found = await writeFromContainerLog(ctx, conn, run, options, writer, ctx.signal);
   if (found === 0)
     ctx.note(`runtimed's container log on pod ${run.status?.assignedPod} holds no output of this Run`);
 }
