@@ -56,14 +56,11 @@ export async function observeRun(
         { fieldSelector: `metadata.name=${name}`, resourceVersion },
         (event) => {
           if (done) return;
-          if (event.type === 'DELETED') {
-            deleted = true;
-            done = true;
-            stop.abort();
-            return;
-          }
           run = event.object;
-          if (onRun(run)) {
+          // A deleted Run may still be what the caller waited for (--ttl 0s deletes it on completion).
+          const satisfied = onRun(run);
+          if (satisfied || event.type === 'DELETED') {
+            deleted = !satisfied;
             done = true;
             stop.abort();
           }

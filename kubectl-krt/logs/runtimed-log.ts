@@ -127,6 +127,8 @@ export function fetchRunLog(
       });
       // 'close' on readline fires once the response body has been fully read (or aborted).
       lines.on('close', () => (res.errored ? reject(res.errored) : resolve(end)));
+      // readline re-emits the response's errors (a broken connection, an abort) on itself.
+      lines.on('error', reject);
       res.on('error', reject);
     });
     req.end();
