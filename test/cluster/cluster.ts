@@ -49,7 +49,7 @@ async function waitFor(
     if (await check()) return true;
     if (Date.now() > deadline || giveUp()) return false;
     await sleep(delay);
-    delay = Math.min(delay * 2, 500);
+    delay = Math.min(delay * 2, 200);
   }
 }
 
@@ -107,17 +107,18 @@ function buildBinaries(opts: UpOptions): Promise<void> {
   });
 }
 
+/** Starts the component unless it runs and is healthy; returns whether it (re)started it. */
 async function ensureComponent(
   paths: ClusterPaths,
   c: Component,
   tls: ClientTls,
   opts: UpOptions,
-): Promise<void> {
+): Promise<boolean> {
   const name = c.spec.name as ComponentName;
   const gone = () => runningPid(paths.run, c.spec) === undefined;
   const pid = runningPid(paths.run, c.spec);
   if (pid !== undefined) {
-    if (await waitFor(() => c.healthy(tls), RECOVER_TIMEOUT_MS, gone)) return;
+    if (await waitFor(() => c.healthy(tls), RECOVER_TIMEOUT_MS, gone)) return false;
     say(opts, `${name} (pid ${pid}) is ${gone() ? 'gone' : 'unhealthy'}: restarting it`);
     await stopDaemon(paths.run, c.spec);
   }
@@ -128,6 +129,7 @@ async function ensureComponent(
       `${name} did not become healthy (${gone() ? 'exited' : 'still running'}); last log lines:\n${logTail(paths.logs, name)}`,
     );
   }
+  return true;
 }
 
 /** Brings every piece up that is not running and healthy; leaves healthy pieces alone. */
@@ -147,7 +149,14 @@ export async function up(opts: UpOptions = {}): Promise<{ kubeconfigPath: string
     const tls = adminTls(paths);
     const all = components(paths);
     await ensureComponent(paths, all[ComponentName.etcd], tls, opts);
-    await ensureComponent(paths, all[ComponentName.apiserver], tls, opts);
+    if (await ensureComponent(paths, all[ComponentName.apiserver], tls, opts)) {
+      // After an apiserver outage client-go reflectors back off for up to 30 s: controllers that
+      // lived through it would notice new objects late. Fresh ones start in under a second.
+      for (const name of [ComponentName.controllerManager, ComponentName.scheduler]) {
+        if (await stopDaemon(paths.run, all[name].spec))
+          say(opts, `restarting ${name} after the apiserver restart`);
+      }
+    }
     await Promise.all([
       ensureComponent(paths, all[ComponentName.controllerManager], tls, opts),
       ensureComponent(paths, all[ComponentName.scheduler], tls, opts),
