@@ -211,10 +211,12 @@ export async function waitForSchedulable(ns: string, runtime: string, replicas: 
 export interface RunLogLine {
   runUID: string;
   stream: 'stdout' | 'stderr';
-  line: string;
+  /** base64 of one output chunk (current runtimed); `line` is the older one-line-per-entry form. */
+  data?: string;
+  line?: string;
 }
 
-/** The Run's output as runtimed logged it, read with kubectl logs from the Runtime Pods. */
+/** The Run's output as runtimed copied it to its container log, read with kubectl logs. */
 export async function runOutput(
   ns: string,
   runtime: string,
@@ -223,21 +225,21 @@ export async function runOutput(
 ): Promise<string> {
   const pods = JSON.parse(
     (await kubectl(['get', 'pods', '-n', ns, '-l', `runtime=${runtime}`, '-o', 'json'])).stdout,
-  ).items as Array<{
-    metadata: { name: string };
-  }>;
-  const lines: string[] = [];
+  ).items as Array<{ metadata: { name: string } }>;
+  const chunks: Buffer[] = [];
   for (const p of pods) {
     const r = await kubectl(['logs', '-n', ns, p.metadata.name, '-c', 'runtimed'], { check: false });
     for (const l of r.stdout.split('\n')) {
       if (!l.includes(runUID)) continue;
       try {
         const o = JSON.parse(l) as RunLogLine;
-        if (o.runUID === runUID && o.stream === stream) lines.push(o.line);
+        if (o.runUID !== runUID || o.stream !== stream) continue;
+        if (o.data !== undefined) chunks.push(Buffer.from(o.data, 'base64'));
+        else if (o.line !== undefined) chunks.push(Buffer.from(`${o.line}\n`));
       } catch {
         // not a JSON line
       }
     }
   }
-  return lines.join('\n');
+  return Buffer.concat(chunks).toString('utf8').replace(/\n$/, '');
 }
