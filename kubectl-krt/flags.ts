@@ -14,6 +14,13 @@ export const OutputFormat = {
 } as const;
 export type OutputFormat = (typeof OutputFormat)[keyof typeof OutputFormat];
 
+/** The formats that print objects rather than a table. */
+export type MachineFormat = typeof OutputFormat.Json | typeof OutputFormat.Yaml | typeof OutputFormat.Name;
+
+export function isMachineFormat(format: string | undefined): format is MachineFormat {
+  return format === OutputFormat.Json || format === OutputFormat.Yaml || format === OutputFormat.Name;
+}
+
 /** Flags every command takes. */
 export const GLOBAL_FLAGS = {
   namespace: {

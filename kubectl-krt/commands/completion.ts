@@ -35,7 +35,7 @@ the kubectl_complete-krt executable installed next to kubectl-krt; no script is 
 };
 
 /** Lookups must not hang a shell: a short bound on the whole answer. */
-const LOOKUP_TIMEOUT_MS = 3000;
+const LOOKUP_TIMEOUT_MS = 5000;
 
 async function candidates(request: CompletionRequest): Promise<{ values: string[]; directive: number }> {
   const plan = request.plan;

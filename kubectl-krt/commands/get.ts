@@ -1,9 +1,10 @@
 // kubectl krt get RUN...: the named Runs as a table, or as JSON/YAML/names.
 import type { Run } from '../../lib/api.ts';
 import type { Command } from '../command.ts';
+import type { Context } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { flagString, OutputFormat, outputFlag } from '../flags.ts';
+import { flagString, isMachineFormat, OutputFormat, outputFlag } from '../flags.ts';
 import { getRun, RunNotFoundError } from '../kube/observe-run.ts';
 import { ResourceName, renderObjects } from '../output/print.ts';
 import { renderRunTable } from '../output/run-table.ts';
@@ -18,12 +19,12 @@ export const RUN_OUTPUTS = [
 
 /** Prints Runs in the chosen format; `single` prints one Run as itself rather than as a List. */
 export function printRuns(
-  ctx: Parameters<Command['run']>[0],
+  ctx: Context,
   runs: readonly Run[],
   output: string | undefined,
   options: { single: boolean; namespaces: boolean },
 ): void {
-  if (output === OutputFormat.Json || output === OutputFormat.Yaml || output === OutputFormat.Name) {
+  if (isMachineFormat(output)) {
     ctx.out(renderObjects(runs, output, ResourceName.Run, options.single));
     return;
   }

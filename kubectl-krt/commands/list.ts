@@ -6,7 +6,7 @@ import type { Command } from '../command.ts';
 import type { Context } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { flagBoolean, flagString, OutputFormat, outputFlag } from '../flags.ts';
+import { flagBoolean, flagString, isMachineFormat, OutputFormat, outputFlag } from '../flags.ts';
 import type { Connection } from '../kube/connection.ts';
 import { WatchExpiredError, watchOnce } from '../kube/watch.ts';
 import { ResourceName, renderObjects } from '../output/print.ts';
@@ -141,7 +141,7 @@ async function watchRuns(
   ]);
   const print = (run: Run) => {
     if (!matches(run, q)) return;
-    if (o.output === OutputFormat.Json || o.output === OutputFormat.Yaml || o.output === OutputFormat.Name) {
+    if (isMachineFormat(o.output)) {
       ctx.out(renderObjects([run], o.output, ResourceName.Run, true));
     } else {
       ctx.out(renderTable(undefined, [runRow(run, ctx.chalk, { ...tableOptions, now: Date.now() })], widths));

@@ -9,7 +9,7 @@ import type { Command, ParsedArgs } from '../command.ts';
 import type { Context } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode, exitCodeForPhase } from '../exit-codes.ts';
-import { flagBoolean, flagString, flagStrings, OutputFormat, outputFlag } from '../flags.ts';
+import { flagBoolean, flagString, flagStrings, isMachineFormat, OutputFormat, outputFlag } from '../flags.ts';
 import { followRun } from '../logs/follow.ts';
 import { LogWriter } from '../logs/writer.ts';
 import { ResourceName, renderObjects, toYaml } from '../output/print.ts';
@@ -150,7 +150,8 @@ go to stderr so that stdout holds exactly what the workload wrote.`,
     }
     const follow = flagBoolean(args, 'follow');
     const wait = follow || flagBoolean(args, 'wait');
-    const output = flagString(args, 'output');
+    const format = flagString(args, 'output');
+    const output = isMachineFormat(format) ? format : undefined;
     if (follow && output) {
       throw new UsageError(
         `--follow writes the workload's output to stdout, so it does not combine with -o: use --wait -o ${output} for the finished Run`,
@@ -178,11 +179,7 @@ go to stderr so that stdout holds exactly what the workload wrote.`,
     for (const w of warnings) ctx.warn(w);
 
     if (flagBoolean(args, 'dryRun')) {
-      ctx.out(
-        output
-          ? renderObjects([run], output as 'json' | 'yaml' | 'name', ResourceName.Run, true)
-          : toYaml(run),
-      );
+      ctx.out(output ? renderObjects([run], output, ResourceName.Run, true) : toYaml(run));
       return ExitCode.Ok;
     }
 
@@ -192,7 +189,7 @@ go to stderr so that stdout holds exactly what the workload wrote.`,
     if (!wait) {
       ctx.out(
         output
-          ? renderObjects([created], output as 'json' | 'yaml' | 'name', ResourceName.Run, true)
+          ? renderObjects([created], output, ResourceName.Run, true)
           : `${ResourceName.Run}/${name} created\n`,
       );
       return ExitCode.Ok;
@@ -218,7 +215,7 @@ go to stderr so that stdout holds exactly what the workload wrote.`,
       return ExitCode.Interrupted;
     }
 
-    if (output) ctx.out(renderObjects([final], output as 'json' | 'yaml' | 'name', ResourceName.Run, true));
+    if (output) ctx.out(renderObjects([final], output, ResourceName.Run, true));
     else {
       const summary = runResultLine(final, ctx.chalk) + renderOutputs(final);
       // With --follow, stdout carries the workload's own output only.

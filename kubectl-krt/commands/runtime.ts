@@ -4,7 +4,7 @@ import { isNotFound, Paths } from '../../lib/kube-client.ts';
 import type { Command } from '../command.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { flagBoolean, flagString, OutputFormat, outputFlag } from '../flags.ts';
+import { flagBoolean, flagString, isMachineFormat, OutputFormat, outputFlag } from '../flags.ts';
 import type { Connection } from '../kube/connection.ts';
 import { ResourceName, renderObjects } from '../output/print.ts';
 import {
@@ -84,7 +84,7 @@ condition kruntimes.io/RuntimedReady and the age of its last probe) and its slot
       const ns = all ? undefined : ctx.namespace;
       const conn = await ctx.connection();
       const runtimes = (await conn.client.get<{ items: Runtime[] }>(Paths.runtimes(ns))).items;
-      if (output === OutputFormat.Json || output === OutputFormat.Yaml || output === OutputFormat.Name) {
+      if (isMachineFormat(output)) {
         ctx.out(renderObjects(runtimes, output, ResourceName.Runtime, false));
         return ExitCode.Ok;
       }
@@ -119,7 +119,7 @@ condition kruntimes.io/RuntimedReady and the age of its last probe) and its slot
           missing = true;
         }
       }
-      if (output === OutputFormat.Json || output === OutputFormat.Yaml || output === OutputFormat.Name) {
+      if (isMachineFormat(output)) {
         if (found.length > 0) ctx.out(renderObjects(found, output, ResourceName.Runtime, names.length === 1));
       } else {
         let first = true;

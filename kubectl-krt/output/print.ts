@@ -1,6 +1,7 @@
 // Machine output: JSON, YAML and `kind.group/name`, on stdout only, the way kubectl prints them.
 import { stringify } from 'yaml';
 import { GROUP } from '../../lib/api.ts';
+import type { MachineFormat } from '../flags.ts';
 
 export function toJson(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
@@ -28,7 +29,7 @@ export function qualifiedName(resource: string, name: string | undefined): strin
 /** json and yaml print one object as itself and several as a List; name prints one line each. */
 export function renderObjects(
   items: ReadonlyArray<{ metadata: { name?: string } }>,
-  format: 'json' | 'yaml' | 'name',
+  format: MachineFormat,
   resource: string,
   single: boolean,
 ): string {

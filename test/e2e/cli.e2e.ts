@@ -676,6 +676,7 @@ current-context: limited
 
   describe('runtimes and completion', () => {
     it('shows Runtimes with capacity, slots in use and pod heartbeats', async () => {
+      await waitForSchedulable(ns, 'bash', 2);
       const list = await kubectlKrt(['runtime', 'list', '-n', ns]);
       assert.equal(list.code, 0, explain(list));
       assert.match(list.out, /^NAME +READY +CAPACITY +IN-USE +AGE$/m);
