@@ -114,7 +114,8 @@ export function components(paths: ClusterPaths): Record<ComponentName, Component
           `--kubelet-client-certificate=${p.admin.cert}`,
           `--kubelet-client-key=${p.admin.key}`,
           '--allow-privileged=true',
-          '--profiling=false',
+          // Profiling stays on: `kubectl get --raw /debug/pprof/profile` is how apiserver load is investigated.
+          '--profiling=true',
           // Never throttle: benchmarks burst hundreds of requests per second on purpose.
           '--enable-priority-and-fairness=false',
           '--max-requests-inflight=0',

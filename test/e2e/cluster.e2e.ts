@@ -2,9 +2,12 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { AppsV1Api, CoreV1Api, KubeConfig, PortForward } from '@kubernetes/client-node';
@@ -69,6 +72,7 @@ describe('local cluster', function () {
   let core: CoreV1Api;
   let apps: AppsV1Api;
   const namespaces: string[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
 
   before(async () => {
     ({ kubeconfigPath: kubeconfig } = await ensureCluster());
@@ -80,6 +84,7 @@ describe('local cluster', function () {
 
   after(async () => {
     await Promise.all(namespaces.map((name) => core.deleteNamespace({ name }).catch(() => undefined)));
+    for (const cleanup of cleanups) await cleanup();
   });
 
   async function namespace(prefix: string): Promise<string> {
@@ -357,6 +362,55 @@ describe('local cluster', function () {
       assert.equal(p.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode, 0);
       assert.equal(p.status?.containerStatuses?.[0]?.state?.terminated?.reason, 'Completed');
       assert.match(await kubectl(kubeconfig, ['logs', '-n', ns, 'job']), /from-init/);
+    });
+
+    it('mounts a claim bound to a hostPath PersistentVolume', async () => {
+      const pvName = `${ns}-pv`;
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'krt-pv-'));
+      cleanups.push(async () => {
+        await core.deletePersistentVolume({ name: pvName }).catch(() => undefined);
+        fs.rmSync(dir, { recursive: true, force: true });
+      });
+      await core.createPersistentVolume({
+        body: {
+          metadata: { name: pvName },
+          spec: {
+            capacity: { storage: '1Mi' },
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: '',
+            hostPath: { path: dir, type: 'Directory' },
+          },
+        },
+      });
+      await core.createNamespacedPersistentVolumeClaim({
+        namespace: ns,
+        body: {
+          metadata: { name: 'data' },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: '',
+            volumeName: pvName,
+            resources: { requests: { storage: '1Mi' } },
+          },
+        },
+      });
+      await createPod(
+        ns,
+        'pvc-writer',
+        [
+          {
+            name: 'c',
+            image: HOST_IMAGE,
+            command: ['sh', '-c', 'echo persisted > /data/out.txt'],
+            volumeMounts: [{ name: 'data', mountPath: '/data' }],
+          },
+        ],
+        { restartPolicy: 'Never', volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] },
+      );
+      await waitFor('pvc pod succeeded', async () =>
+        (await pod(ns, 'pvc-writer')).status?.phase === 'Succeeded' ? true : undefined,
+      );
+      assert.equal(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8'), 'persisted\n');
     });
 
     it('gives containers in-cluster config, env and the downward API', async () => {

@@ -1,6 +1,7 @@
 // Pod volumes as host directories under pods/<uid>/volumes/<name>; containers get them
 // bind-mounted at their mountPaths. Supported: emptyDir, hostPath, configMap, secret,
-// downwardAPI, projected (serviceAccountToken, configMap, secret, downwardAPI). Content is
+// downwardAPI, projected (serviceAccountToken, configMap, secret, downwardAPI) and
+// persistentVolumeClaim bound to a hostPath/local PersistentVolume. Content is
 // written once at pod start (no live updates of ConfigMap/Secret changes); service-account
 // tokens are refreshed at 80 % of their lifetime, as the kubelet does.
 import fs from 'node:fs';
@@ -187,9 +188,8 @@ export class PodVolumes {
       return { hostPath: dir, readOnly: true };
     }
     if (vol.persistentVolumeClaim) {
-      throw new VolumeError(
-        `volume "${vol.name}": persistentVolumeClaim volumes are not supported by the kruntimes local node (use emptyDir or hostPath)`,
-      );
+      const { claimName, readOnly } = vol.persistentVolumeClaim;
+      return { hostPath: await claimPath(ctx, ns, claimName), readOnly: !!readOnly };
     }
     const kind = Object.keys(vol).find((k) => k !== 'name') ?? 'unknown';
     throw new VolumeError(
@@ -264,4 +264,27 @@ function prepareHostPath(p: string, type: string | undefined): string {
       break;
   }
   return p;
+}
+
+/**
+ * A claim bound to a hostPath or local PersistentVolume is that directory. There is no
+ * provisioner on this node: claims must be bound to such volumes created beforehand.
+ */
+async function claimPath(ctx: VolumeContext, namespace: string, claimName: string): Promise<string> {
+  let pvc: Awaited<ReturnType<CoreV1Api['readNamespacedPersistentVolumeClaim']>>;
+  try {
+    pvc = await ctx.core.readNamespacedPersistentVolumeClaim({ name: claimName, namespace });
+  } catch (err) {
+    throw new VolumeError(`persistentvolumeclaim "${claimName}" not found: ${errorText(err)}`);
+  }
+  const pvName = pvc.spec?.volumeName;
+  if (!pvName || pvc.status?.phase !== 'Bound')
+    throw new VolumeError(`persistentvolumeclaim "${claimName}" is not bound`);
+  const pv = await ctx.core.readPersistentVolume({ name: pvName });
+  if (pv.spec?.hostPath)
+    return prepareHostPath(pv.spec.hostPath.path, pv.spec.hostPath.type ?? 'DirectoryOrCreate');
+  if (pv.spec?.local) return prepareHostPath(pv.spec.local.path, 'Directory');
+  throw new VolumeError(
+    `persistentvolume "${pvName}": only hostPath and local volumes are supported by the kruntimes local node`,
+  );
 }
