@@ -91,10 +91,14 @@ async function healthy(paths: ClusterPaths): Promise<boolean> {
   return checks.every(Boolean);
 }
 
+/** Debian prerequisites (prereqs.sh, which also finds Go), then the binaries; both quick when done. */
 function buildBinaries(opts: UpOptions): Promise<void> {
-  const script = path.join(import.meta.dirname, 'build-binaries.sh');
+  const prereqs = path.join(import.meta.dirname, 'prereqs.sh');
+  const build = path.join(import.meta.dirname, 'build-binaries.sh');
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', opts.verbose ? 'inherit' : 'pipe'] });
+    const child = spawn('bash', ['-c', 'source "$1" && exec bash "$2"', 'krt-up', prereqs, build], {
+      stdio: ['ignore', 'pipe', opts.verbose ? 'inherit' : 'pipe'],
+    });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-8000);
@@ -102,7 +106,9 @@ function buildBinaries(opts: UpOptions): Promise<void> {
     child.stdout?.resume();
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`build-binaries.sh failed (exit ${code})\n${stderr}`)),
+      code === 0
+        ? resolve()
+        : reject(new Error(`prerequisites or binaries failed (exit ${code})\n${stderr}`)),
     );
   });
 }

@@ -1,5 +1,5 @@
-// The five processes of the local cluster: command lines and health checks. Flags follow
-// ../../../shared/notes/local-cluster.md §2.3; the non-obvious ones say why next to them.
+// The five processes of the local cluster: command lines and health checks. The non-obvious
+// flags say why next to them; docs/local-cluster.md sums up the choices.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { ClusterPaths } from './config.ts';
