@@ -77,13 +77,18 @@ export class KubeClient {
     this.refreshAuth = options.refreshAuth;
   }
 
-  static async create(kubeConfig: KubeConfig, options: { connections?: number } = {}): Promise<KubeClient> {
+  /** `userAgent` also names the field manager of every write in managedFields. */
+  static async create(
+    kubeConfig: KubeConfig,
+    options: { connections?: number; userAgent?: string } = {},
+  ): Promise<KubeClient> {
     const authHeaders = async () => {
       const opts: https.RequestOptions = {};
       await kubeConfig.applyToHTTPSOptions(opts);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = String(v);
       if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+      headers['user-agent'] = options.userAgent ?? 'kruntimes';
       return { headers, opts };
     };
     const { headers, opts } = await authHeaders();
@@ -219,3 +224,17 @@ export const Paths = {
     `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`,
   leases: (namespace: string) => `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`,
 } as const;
+
+/**
+ * The fresher of two copies of the same object. resourceVersions are opaque by contract, but on an
+ * etcd-backed apiserver they are revisions; when either is not a number the first copy wins.
+ */
+export function newerOf<T extends { metadata: { uid?: string; resourceVersion?: string } }>(
+  a: T,
+  b: T | undefined,
+): T {
+  if (!b || b.metadata.uid !== a.metadata.uid) return a;
+  const ra = Number(a.metadata.resourceVersion);
+  const rb = Number(b.metadata.resourceVersion);
+  return Number.isFinite(ra) && Number.isFinite(rb) && rb > ra ? b : a;
+}

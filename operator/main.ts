@@ -17,7 +17,7 @@ if (!Object.values(Role).includes(role)) {
   process.exit(2);
 }
 const namespace = process.env.POD_NAMESPACE ?? 'kruntimes-system';
-const client = await KubeClient.create(loadKubeConfig(), { connections: 16 });
+const client = await KubeClient.create(loadKubeConfig(), { connections: 16, userAgent: `kruntimes-${role}` });
 const runtimedImage = process.env.KRUNTIMES_RUNTIMED_IMAGE ?? `kruntimes-runtimed:${PLATFORM_VERSION}`;
 
 interface Component {

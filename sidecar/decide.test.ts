@@ -47,6 +47,9 @@ describe('runtimed decideRunAction', () => {
   it('adopts a Running Run it has no record of (runtimed restarted)', () => {
     assert.equal(decideRunAction(obs({ run: run({ ...sched, phase: 'Running' }) })), 'adopt');
   });
+  it('does not adopt a Run it already finished when a late Running event arrives', () => {
+    assert.equal(decideRunAction(obs({ run: run({ ...sched, phase: 'Running' }), finished: true })), 'none');
+  });
   it('leaves terminal Runs alone', () => {
     assert.equal(decideRunAction(obs({ run: run({ ...sched, phase: 'Succeeded' }) })), 'none');
   });

@@ -9,6 +9,8 @@ export interface RunObservation {
   podUID: string;
   /** runtimed's own record of the Run, if it is handling it. */
   local?: { stage: 'claiming' | 'executing' | 'finishing'; cancelSent: boolean };
+  /** runtimed already finished this Run (a late watch event must not re-adopt it). */
+  finished?: boolean;
   /** False once the pod is terminating: no new claims. */
   accepting: boolean;
 }
@@ -18,7 +20,7 @@ export function decideRunAction(o: RunObservation): RunAction {
   const status = run.status ?? {};
   const mine =
     status.assignedPod === o.podName && (!status.assignedPodUID || status.assignedPodUID === o.podUID);
-  if (!mine || isTerminal(status.phase)) return 'none';
+  if (!mine || isTerminal(status.phase) || o.finished) return 'none';
   if (status.phase === RunPhase.Scheduled) {
     if (local) return 'none';
     if (run.spec.cancelRequested) return 'cancel-unstarted';

@@ -11,7 +11,7 @@ import { LOG_DIR_NAME, LogStore } from './log-store.ts';
 import { Runtimed } from './runtimed.ts';
 
 const config = configFromEnv();
-const client = await KubeClient.create(loadKubeConfig());
+const client = await KubeClient.create(loadKubeConfig(), { userAgent: 'runtimed' });
 const server = new RuntimeServerClient({ address: config.serverAddress });
 // On the workspace volume, so Run logs outlive a runtimed restart (not the pod).
 const logStore = await LogStore.open({ dir: path.join(config.workspaceRoot, LOG_DIR_NAME) });

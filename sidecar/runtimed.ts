@@ -2,7 +2,7 @@
 // Server, and writes their status. One watch (Runs whose status.assignedPod is this pod) drives it.
 import { isTerminal, Reason, type Run, RunPhase } from '../lib/api.ts';
 import { createInformer, type Informer } from '../lib/informer.ts';
-import { isConflict, isNotFound, type KubeClient, Paths } from '../lib/kube-client.ts';
+import { isConflict, isNotFound, type KubeClient, newerOf, Paths } from '../lib/kube-client.ts';
 import { errorMessage, type Logger, logger } from '../lib/log.ts';
 import { type Outcome, runningStatus, terminalStatus } from '../lib/run-status.ts';
 import { type RuntimeServerClient, RuntimeServerError } from '../lib/runtime-client.ts';
@@ -19,6 +19,8 @@ import {
   removeWorkspace,
   workspaceOf,
 } from './workspace.ts';
+
+const FINISHED_MEMORY = 10_000;
 
 export interface RuntimedOptions {
   client: KubeClient;
@@ -43,6 +45,8 @@ export class Runtimed {
   private readonly o: RuntimedOptions;
   private runs!: Informer<Run>;
   private readonly executions = new Map<string, Execution>();
+  /** Runs this runtimed finished recently: late watch events for them must not look like work to adopt. */
+  private readonly finished = new Set<string>();
   private readonly log: Logger;
   private readonly outputs: RunOutputs;
   private accepting = true;
@@ -86,6 +90,7 @@ export class Runtimed {
       podName: this.o.podName,
       podUID: this.o.podUID,
       local: this.executions.get(run.metadata.uid!),
+      finished: this.finished.has(run.metadata.uid!),
       accepting: this.accepting,
     });
     switch (action) {
@@ -127,6 +132,12 @@ export class Runtimed {
       const ws = await prepared;
       if ('ws' in ws) void removeWorkspace(ws.ws);
       if (!isConflict(err) && !isNotFound(err)) log.warn('claim failed', { error: errorMessage(err) });
+      else
+        log.debug('claim lost', {
+          rv: run.metadata.resourceVersion,
+          phase: run.status?.phase,
+          error: errorMessage(err),
+        });
       // On conflict the watch delivers the newer version and decides again.
       const latest = this.runs.get(run.metadata.name!, run.metadata.namespace);
       if (latest && latest.metadata.resourceVersion !== run.metadata.resourceVersion) this.onRun(latest);
@@ -214,8 +225,8 @@ export class Runtimed {
     const exec = this.executions.get(uid);
     if (exec) exec.stage = 'finishing';
     this.outputs.end(uid);
-    let current = this.runs.get(run.metadata.name!, run.metadata.namespace) ?? run;
-    if (current.metadata.uid !== uid) current = run;
+    // The caller's copy is usually our own last write (the claim); the watch may still lag behind it.
+    let current = newerOf(run, this.runs.get(run.metadata.name!, run.metadata.namespace));
     for (let attempt = 0; attempt < 10; attempt++) {
       if (isTerminal(current.status?.phase)) break;
       try {
@@ -230,6 +241,11 @@ export class Runtimed {
         break;
       } catch (err) {
         if (isNotFound(err)) break;
+        if (isConflict(err))
+          this.log.debug('terminal write conflict', {
+            rv: current.metadata.resourceVersion,
+            phase: current.status?.phase,
+          });
         if (!isConflict(err)) {
           this.log.warn('terminal status write failed; retrying', { runUID: uid, error: errorMessage(err) });
           await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
@@ -242,6 +258,7 @@ export class Runtimed {
       }
     }
     this.executions.delete(uid);
+    this.rememberFinished(uid);
     // Off the hot path: the Runtime Server may drop the execution, and the workspace goes.
     setImmediate(() => {
       this.o.server.forget(uid).catch(() => {});
@@ -303,6 +320,12 @@ export class Runtimed {
     this.outputs.capture(uid);
     if (run.spec.cancelRequested) void this.cancel(run);
     await this.awaitAndFinish(run, ws);
+  }
+
+  private rememberFinished(uid: string): void {
+    this.finished.add(uid);
+    // A Set iterates in insertion order: drop the oldest beyond the bound.
+    if (this.finished.size > FINISHED_MEMORY) this.finished.delete(this.finished.values().next().value!);
   }
 
   private writeStatus(run: Run, status: Run['status']): Promise<Run> {

@@ -3,7 +3,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { ACTIVE_PHASES, Label, Reason, type Run, RunPhase, type Runtime } from '../../lib/api.ts';
 import { createInformer, type Informer } from '../../lib/informer.ts';
-import { isConflict, isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
+import { isConflict, isNotFound, type KubeClient, newerOf, Paths } from '../../lib/kube-client.ts';
 import { errorMessage, logger } from '../../lib/log.ts';
 import { phaseOf, scheduledStatus, terminalStatus, waitingStatus } from '../../lib/run-status.ts';
 import { decide, type SchedulingAction } from './decide.ts';
@@ -26,6 +26,8 @@ export class Scheduler {
   private readonly activePodOf = new Map<string, string>();
   /** Assignments written but not yet seen in the cache: run uid → namespace/pod. */
   private readonly inFlight = new Map<string, string>();
+  /** The freshest copy seen of each Run. */
+  private readonly known = new Map<string, Run>();
   /** Waiting explanations already written: run uid → reason+message. */
   private readonly explained = new Map<string, string>();
   private readonly dirty = new Set<string>();
@@ -62,8 +64,13 @@ export class Scheduler {
     await Promise.all([this.runs?.stop(), this.pods?.stop(), this.runtimes?.stop()]);
   }
 
-  private onRun(run: Run): void {
-    const uid = run.metadata.uid!;
+  private onRun(event: Run): void {
+    const uid = event.metadata.uid!;
+    // A GET after a conflict can be ahead of the watch: never step back to an older copy.
+    const known = this.known.get(uid);
+    const run = known ? newerOf(event, known) : event;
+    if (run !== event) return;
+    this.known.set(uid, run);
     const ns = run.metadata.namespace!;
     const key = keyOf(ns, run.spec.runtime);
     const phase = phaseOf(run);
@@ -100,6 +107,7 @@ export class Scheduler {
 
   private onRunDeleted(run: Run): void {
     const uid = run.metadata.uid!;
+    this.known.delete(uid);
     this.pending.get(keyOf(run.metadata.namespace!, run.spec.runtime))?.delete(uid);
     this.inFlight.delete(uid);
     this.explained.delete(uid);
@@ -192,15 +200,29 @@ export class Scheduler {
           if (action.type === 'assign')
             log.debug('assigned', { run: run.metadata.name, uid, pod: action.pod.name });
         },
-        (err) => {
+        async (err) => {
           this.inFlight.delete(uid);
           this.explained.delete(uid);
           if (isNotFound(err)) return;
-          if (!isConflict(err))
-            log.warn('status write failed', { run: run.metadata.name, uid, error: errorMessage(err) });
-          // The cache will deliver the newer version; decide again from it.
+          if (isConflict(err)) {
+            log.debug('status write conflict', {
+              run: run.metadata.name,
+              type: action.type,
+              rv: run.metadata.resourceVersion,
+            });
+            // Decide again from the current object rather than spin on a cache that lags behind.
+            try {
+              this.onRun(await this.client.get<Run>(Paths.run(run.metadata.namespace!, run.metadata.name!)));
+            } catch (e) {
+              if (isNotFound(e)) return;
+            }
+            this.dirty.add(key);
+            this.scheduleFlush();
+            return;
+          }
+          log.warn('status write failed', { run: run.metadata.name, uid, error: errorMessage(err) });
           this.dirty.add(key);
-          setTimeout(() => this.scheduleFlush(), isConflict(err) ? 0 : 500).unref();
+          setTimeout(() => this.scheduleFlush(), 500).unref();
         },
       );
   }
