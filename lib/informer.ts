@@ -20,7 +20,7 @@ export interface Informer<T> {
   stop(): Promise<void>;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: objects are typed by the caller
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- objects are typed by the caller
 type KubeObject = { metadata?: any };
 
 export function createInformer<T extends KubeObject>(options: InformerOptions): Informer<T> {

@@ -7,6 +7,7 @@
 // exact, the streams can be told apart and timestamped, and a last {"end":true,"truncated":…} line
 // says whether the output is complete. follow=true streams until the execution's output ends.
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Duplex } from 'node:stream';
 import { isOutputStream, type LogChunk, type StreamSelection } from './chunk.ts';
@@ -86,7 +87,7 @@ export function fetchRunLog(
       method: 'GET',
       path: runLogPath(query),
       headers: { host: 'runtimed', accept: 'application/x-ndjson' },
-      createConnection: () => socket as unknown as import('node:net').Socket,
+      createConnection: () => socket as unknown as Socket,
       signal,
     });
     req.on('error', reject);

@@ -93,7 +93,7 @@ export async function fallbackReason(
         await explainForbidden(
           conn,
           new ForbiddenError(err.access, err.message),
-          `needed to read the Run's log from runtimed`,
+          'needed to read the Run\'s log from runtimed',
         ),
       );
       return 'port-forwarding to runtimed is not allowed';

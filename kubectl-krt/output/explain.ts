@@ -30,7 +30,7 @@ export function explainRun(run: Run): string | undefined {
         case Reason.RetryBackoff:
           return `${withDetail(`Attempt ${status.attempt ?? '?'} failed`, message)}; the next attempt starts after the retry backoff.`;
         default:
-          return `No scheduler has looked at this Run yet; if it stays this way, check that kruntimes is installed and running (kubectl krt version).`;
+          return 'No scheduler has looked at this Run yet; if it stays this way, check that kruntimes is installed and running (kubectl krt version).';
       }
     case RunPhase.Scheduled:
       return `Assigned to Runtime Pod ${pod}, whose runtimed has not started it yet; if this lasts, read runtimed's log: kubectl logs ${pod} -n ${ns} -c runtimed.`;

@@ -12,7 +12,7 @@ import { deploymentName, type RenderConfig } from './render.ts';
 const log = logger.child({ component: 'runtime-controller' });
 const FIELD_MANAGER = 'kruntimes-runtime-controller';
 
-// biome-ignore lint/suspicious/noExplicitAny: Kubernetes manifests are open-ended objects
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kubernetes manifests are open-ended objects
 type Obj = Record<string, any>;
 
 export function objectPath(o: Obj): string {

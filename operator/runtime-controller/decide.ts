@@ -13,7 +13,7 @@ import { type RenderConfig, renderRuntimeObjects } from './render.ts';
 
 export const APPLIED_HASH = 'kruntimes.io/applied-hash';
 
-// biome-ignore lint/suspicious/noExplicitAny: Kubernetes manifests are open-ended objects
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kubernetes manifests are open-ended objects
 type Obj = Record<string, any>;
 
 export interface RuntimeDecision {

@@ -21,7 +21,7 @@ const runtime = (over: Partial<Runtime['spec']> = {}): Runtime => ({
   },
 });
 
-// biome-ignore lint/suspicious/noExplicitAny: test inspects manifests
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test inspects manifests
 const byKind = (objs: any[], kind: string) => objs.find((o) => o.kind === kind);
 
 describe('Runtime rendering', () => {

@@ -23,7 +23,7 @@ export interface RenderConfig {
   platformNamespace: string;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: Kubernetes manifests are open-ended objects
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kubernetes manifests are open-ended objects
 type Obj = Record<string, any>;
 
 export const deploymentName = (runtime: string) => `runtime-${runtime}`;

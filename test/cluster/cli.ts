@@ -16,7 +16,7 @@ async function main(argv: string[]): Promise<number> {
       const { kubeconfigPath: kc } = await up({ verbose: true });
       process.stderr.write(`cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       process.stdout.write(`export KUBECONFIG=${kc}\n`);
-      process.stderr.write(`# then: kubectl get nodes\n`);
+      process.stderr.write('# then: kubectl get nodes\n');
       return 0;
     }
     case 'down':

@@ -26,7 +26,7 @@ export async function withLock<T>(file: string, fn: () => Promise<T>, timeoutMs 
         fs.rmSync(file, { force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for lock ${file}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for lock ${file}`, { cause: err });
       await sleep(200);
     }
   }

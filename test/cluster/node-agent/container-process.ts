@@ -96,6 +96,8 @@ export class ContainerProcess {
     });
     child.stdout?.on('data', (chunk: Buffer) => l.log.write('stdout', chunk));
     child.stderr?.on('data', (chunk: Buffer) => l.log.write('stderr', chunk));
+    // Assigned once below; the exit handlers above read it when the process closes.
+    // eslint-disable-next-line prefer-const
     let proc: ContainerProcess | undefined;
     const exited = new Promise<ContainerExit>((resolve) => {
       let exit: ContainerExit | undefined;
