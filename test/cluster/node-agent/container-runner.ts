@@ -39,6 +39,8 @@ export interface ContainerHost {
   /** Mounts every container gets (/etc/hosts) unless it mounts that path itself. */
   readonly extraMounts: readonly Mount[];
   readonly events: EventRecorder;
+  /** Recreates the pod's network namespace if it disappeared (e.g. removed by hand), before a (re)start. */
+  ensureSandbox(): Promise<void>;
   /** Resolves the container's env; throws EnvConfigError when a reference is missing. */
   resolveEnv(container: V1Container): Promise<Record<string, string>>;
   /** The container's status changed: write pod status soon. */
@@ -238,6 +240,7 @@ export class ContainerRunner {
     let env: Record<string, string>;
     let mounts: Mount[];
     try {
+      await this.host.ensureSandbox();
       env = await this.host.resolveEnv(this.spec);
       mounts = this.mounts(env);
     } catch (err) {

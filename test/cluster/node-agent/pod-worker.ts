@@ -198,6 +198,13 @@ export class PodWorker implements ContainerHost {
     this.podIP = previous && this.ctx.allocator.reserve(previous) ? previous : this.ctx.allocator.allocate();
   }
 
+  async ensureSandbox(): Promise<void> {
+    if (this.netnsPath && !fs.existsSync(this.netnsPath)) {
+      log('pod.network.recreated', { pod: this.key });
+      await createPodNetwork(this.uid, this.podIP);
+    }
+  }
+
   private async setupNetwork(): Promise<void> {
     if (!this.pod.spec?.hostNetwork) {
       await createPodNetwork(this.uid, this.podIP);
