@@ -86,9 +86,22 @@ export const Label = {
   Name: 'app.kubernetes.io/name',
 } as const;
 
+/** Values of Label.Component on the objects the Runtime controller renders. */
+export const Component = {
+  /** The Deployment that deletes deleted Runs' artifacts; one per Runtime with an artifact store. */
+  RuntimeMaintainer: 'runtime-maintainer',
+} as const;
+
 export const Annotation = {
   /** Static per-pod capacity; usage is derived from Run state, never written here. */
   CapacityRuns: 'kruntimes.io/capacity.runs',
+  /**
+   * On Runs and Workflows that `kubectl krt restore` created and whose status it has not written
+   * back yet: controllers leave them alone, so a restored finished Run never runs again.
+   */
+  Restoring: 'kruntimes.io/restoring',
+  /** Set by restore: the creationTimestamp of the object that was backed up (the new one is now). */
+  OriginalCreationTimestamp: 'kruntimes.io/original-creation-timestamp',
 } as const;
 
 export const PodConditionType = {
@@ -129,12 +142,15 @@ export const Limits = {
   entrypointBytes: 1024,
   gitRepositoryBytes: 2048,
   gitRefBytes: 256,
+  gitSubPathBytes: 1024,
   /** spec.runtime and Runtime names: DNS-1123 labels, as they become the runtime=<name> label value. */
   nameBytes: 63,
   timeoutSecondsMax: 7 * 24 * 3600,
   maxAttemptsMax: 100,
   backoffSecondsMax: 3600,
   artifactRefs: 32,
+  artifactBytes: 1024 * 1024 * 1024,
+  runArtifactsBytes: 10 * 1024 * 1024 * 1024,
   workflowTasks: 64,
   workflowDependsOn: 64,
   heartbeatSeconds: 5,
@@ -174,16 +190,43 @@ export interface Condition {
   observedGeneration?: number;
 }
 
+/** spec.source.git: cloned into the workspace by runtimed. */
+export interface GitSource {
+  repository: string;
+  ref?: string;
+  commit?: string;
+  /** Directory of the repository that becomes the working directory. */
+  subPath?: string;
+}
+
 export interface RunSpec {
   runtime: string;
   args?: string[];
   env?: Record<string, string>;
-  source?: { inline?: string; git?: { repository: string; ref?: string; commit?: string } };
+  source?: { inline?: string; git?: GitSource };
   entrypoint?: string;
   timeoutSeconds?: number;
   retryPolicy?: { maxAttempts?: number; backoffSeconds?: number };
   cancelRequested?: boolean;
   ttlSecondsAfterFinished?: number;
+}
+
+/** What an artifactRef says a stored entry is. */
+export const ArtifactType = {
+  File: 'file',
+  /** A directory, stored as a deterministic tar.gz. */
+  Directory: 'directory',
+} as const;
+export type ArtifactType = (typeof ArtifactType)[keyof typeof ArtifactType];
+
+/** A compact reference to one stored artifact; `key` is its location in the store. */
+export interface ArtifactRef {
+  name: string;
+  key: string;
+  size: number;
+  digest: string;
+  type?: ArtifactType;
+  contentType?: string;
 }
 
 export interface RunStatus {
@@ -196,11 +239,14 @@ export interface RunStatus {
   /** When the scheduler assigned the current attempt (microsecond precision). */
   scheduledTime?: string;
   startTime?: string;
+  /** While Pending with reason RetryBackoff: the earliest time the next attempt may be scheduled. */
+  retryAfter?: string;
   completionTime?: string;
   exitCode?: number;
   outputs?: Record<string, string>;
-  artifactRefs?: Array<{ name: string; key: string; size: number; digest: string; type?: string }>;
-  artifactStore?: Record<string, unknown>;
+  artifactRefs?: ArtifactRef[];
+  /** The store the artifacts went to, without secrets, so the maintainer can delete them later. */
+  artifactStore?: ArtifactStoreSpec;
   conditions?: Condition[];
 }
 
@@ -214,14 +260,14 @@ export interface Run {
 
 /** Where runtimed stores artifacts: exactly one of filesystem or s3. */
 export interface ArtifactStoreSpec {
-  filesystem?: { claimName: string; path?: string };
+  filesystem?: { claimName: string; subPath?: string };
   s3?: {
     bucket: string;
     endpoint?: string;
     region?: string;
     prefix?: string;
     forcePathStyle?: boolean;
-    secretRef: { name: string };
+    credentialsSecretRef: { name: string };
   };
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Run } from '../../lib/api.ts';
+import { Annotation, type Run } from '../../lib/api.ts';
 import { decide, type PodView, type SchedulingInput } from './decide.ts';
 
 const NOW = 1_000_000;
@@ -35,6 +35,12 @@ const summary = (actions: ReturnType<typeof decide>) =>
   );
 
 describe('scheduler decide', () => {
+  it('leaves alone Runs that restore created and has not given their status back yet', () => {
+    const restoring = run('r', { cancelRequested: true });
+    restoring.metadata.annotations = { [Annotation.Restoring]: 'true' };
+    assert.deepEqual(summary(decide(input({ pending: [restoring, run('a')], pods: [pod('p1')] }))), ['a->p1']);
+    assert.deepEqual(summary(decide(input({ pending: [restoring], runtimeExists: false }))), []);
+  });
   it('spreads Runs over the least loaded ready pods', () => {
     const actions = decide(
       input({ pending: [run('a'), run('b'), run('c')], pods: [pod('p1', { inUse: 1 }), pod('p2')] }),

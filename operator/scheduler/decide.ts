@@ -1,6 +1,6 @@
 // The scheduling decision for one (namespace, runtime): which Pending Runs go to which Runtime
 // Pods, and what the others are told while they wait. Pure: the loop feeds it cache snapshots.
-import { Limits, Reason, type Run } from '../../lib/api.ts';
+import { Annotation, Limits, Reason, type Run } from '../../lib/api.ts';
 
 export interface PodView {
   name: string;
@@ -46,6 +46,8 @@ export function decide(input: SchedulingInput): SchedulingAction[] {
       actions.push({ type: 'wait', run, reason, message });
   };
   const pending = input.pending.filter((run) => {
+    // Created by restore without its status yet (a created Run reads as Pending): not ours to act on.
+    if (run.metadata.annotations?.[Annotation.Restoring] !== undefined) return false;
     if (run.spec.cancelRequested) {
       actions.push({ type: 'cancel', run });
       return false;
