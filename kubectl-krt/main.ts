@@ -19,7 +19,8 @@ for (const stream of [process.stdout, process.stderr]) {
 
 // The launcher passes the name it was invoked by (kubectl-krt when kubectl runs us as a plugin).
 const argv0 = process.env.KRT_ARGV0 || process.argv[1] || 'kubectl-krt';
-const code = await main(process.argv.slice(2), {
+// No top-level await: the packaged single executable is a CommonJS bundle, where it is not allowed.
+void main(process.argv.slice(2), {
   argv0,
   signal: interrupt.signal,
   io: {
@@ -30,7 +31,8 @@ const code = await main(process.argv.slice(2), {
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     colorLevel: supportsColor ? supportsColor.level : 0,
   },
+}).then((code) => {
+  // Let stdout drain (large logs into a pipe), then leave even if a socket lingers.
+  process.exitCode = code;
+  process.stdout.write('', () => process.exit(code));
 });
-// Let stdout drain (large logs into a pipe), then leave even if a socket lingers.
-process.exitCode = code;
-process.stdout.write('', () => process.exit(code));

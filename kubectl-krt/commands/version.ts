@@ -8,7 +8,7 @@ import { type Connection, ForbiddenError } from '../kube/connection.ts';
 import { toJson, toYaml } from '../output/print.ts';
 import { renderFields } from '../output/table.ts';
 import { imageVersion, OPERATOR_DEPLOYMENTS, PLATFORM_NAMESPACE, versionSkew } from '../platform-version.ts';
-import { CLIENT_VERSION } from '../version.ts';
+import { buildInfo, CLIENT_VERSION } from '../version.ts';
 
 interface Deployment {
   spec?: { template?: { spec?: { containers?: Array<{ image?: string }> } } };
@@ -52,7 +52,7 @@ export const versionCommand: Command = {
   summary: 'show plugin, platform and Kubernetes versions',
   usage: 'version [flags]',
   description:
-    "Print the plugin's version, the kruntimes platform's (the image tag of the operator Deployments in kruntimes-system, or \"not installed\") and the Kubernetes API server's, and warn when plugin and platform differ in minor version.",
+    "Print the plugin's version (with the commit and date it was built from), the kruntimes platform's (the image tag of the operator Deployments in kruntimes-system, or \"not installed\") and the Kubernetes API server's, and warn when plugin and platform differ in minor version.",
   examples: [{ comment: 'All versions', line: 'version' }],
   flags: {
     client: { type: 'boolean', description: "only the plugin's version; no cluster needed" },
@@ -62,11 +62,15 @@ export const versionCommand: Command = {
     const output = flagString(args, 'output');
     const result: {
       clientVersion: string;
+      clientCommit: string;
+      clientBuildDate: string;
       platformVersion?: string;
       platformImages?: string[];
       kubernetesVersion?: string;
     } = {
       clientVersion: CLIENT_VERSION,
+      clientCommit: buildInfo().commit,
+      clientBuildDate: buildInfo().date,
     };
     let skew: string | undefined;
     if (!flagBoolean(args, 'client')) {
@@ -84,7 +88,11 @@ export const versionCommand: Command = {
     if (output === OutputFormat.Json) ctx.out(toJson(result));
     else if (output === OutputFormat.Yaml) ctx.out(toYaml(result));
     else {
-      const fields: Array<[string, string]> = [['Client Version', result.clientVersion]];
+      const fields: Array<[string, string]> = [
+        ['Client Version', result.clientVersion],
+        ['Client Commit', result.clientCommit],
+        ['Client Build Date', result.clientBuildDate],
+      ];
       if (result.platformVersion !== undefined) {
         const images = result.platformImages?.length ? ` (${result.platformImages.join(', ')})` : '';
         fields.push(['Platform Version', `${result.platformVersion}${images}`]);
