@@ -10,6 +10,10 @@ import {
   type RunStatus,
 } from './api.ts';
 import { boundMessage } from './message.ts';
+import { decideRetry } from './retry.ts';
+
+/** A status merge patch: null removes a field (for example the assignment when a Run is retried). */
+export type RunStatusPatch = { [K in keyof RunStatus]?: RunStatus[K] | null };
 
 export function setCondition(conditions: Condition[] | undefined, next: Condition, now: string): Condition[] {
   const list = (conditions ?? []).filter((c) => c.type !== next.type);
@@ -107,4 +111,62 @@ export function terminalStatus(run: Run, outcome: Outcome, now = microTime()): R
     outputs: outcome.outputs,
     conditions,
   };
+}
+
+/**
+ * Back to Pending for another attempt, directly from Scheduled or Running (a terminal phase can
+ * never change, so a retry never passes through Failed). The attempt number is kept: the scheduler
+ * counts the next one when it assigns it. The assignment and the last attempt's results are
+ * removed, so nothing of the failed attempt looks like the next one's.
+ */
+export function retryStatus(
+  run: Run,
+  outcome: Outcome,
+  retry: { delaySeconds: number; retryAfterMs: number },
+  now = microTime(),
+): RunStatusPatch {
+  const attempt = run.status?.attempt ?? 1;
+  const max = run.spec.retryPolicy?.maxAttempts ?? 1;
+  const message = boundMessage(
+    `attempt ${attempt} of ${max} ended ${outcome.reason}: ${outcome.message}; retrying in ${retry.delaySeconds}s`,
+  );
+  let conditions = run.status?.conditions;
+  if (conditions?.some((c) => c.type === RunConditionType.Running)) {
+    conditions = setCondition(
+      conditions,
+      { type: RunConditionType.Running, status: 'False', reason: outcome.reason, message },
+      now,
+    );
+  }
+  conditions = setCondition(
+    conditions,
+    { type: RunConditionType.Scheduled, status: 'False', reason: Reason.RetryBackoff, message },
+    now,
+  );
+  return {
+    phase: RunPhase.Pending,
+    reason: Reason.RetryBackoff,
+    message,
+    attempt,
+    retryAfter: microTime(new Date(retry.retryAfterMs)),
+    assignedPod: null,
+    assignedPodUID: null,
+    scheduledTime: null,
+    startTime: null,
+    exitCode: outcome.exitCode ?? null,
+    outputs: null,
+    conditions,
+  };
+}
+
+/** The status that ends an attempt with this outcome: a retry when the policy allows one, else terminal. */
+export function endOfAttemptStatus(
+  run: Run,
+  outcome: Outcome,
+  nowMs = Date.now(),
+): { status: RunStatusPatch; retried: boolean } {
+  const now = microTime(new Date(nowMs));
+  const retry = decideRetry(run, outcome, nowMs);
+  if (retry.retry) return { status: retryStatus(run, outcome, retry, now), retried: true };
+  return { status: terminalStatus(run, outcome, now), retried: false };
 }

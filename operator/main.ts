@@ -4,6 +4,8 @@ import http from 'node:http';
 import { KubeClient, loadKubeConfig } from '../lib/kube-client.ts';
 import { LeaderElector } from '../lib/leader-election.ts';
 import { errorMessage, logger } from '../lib/log.ts';
+import { operatorRegistry } from './metrics.ts';
+import { Reaper } from './reaper/reaper.ts';
 import { RuntimeController } from './runtime-controller/controller.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { VERSION as PLATFORM_VERSION } from './version.ts';
@@ -32,6 +34,11 @@ if (role !== Role.Scheduler) {
     name: 'kruntimes-controller',
     make: () => new RuntimeController({ client, config: { runtimedImage, platformNamespace: namespace } }),
   });
+  // The stale Run reaper and Run TTL: one leader at a time, beside the Runtime controller.
+  components.push({
+    name: 'kruntimes-reaper',
+    make: () => new Reaper({ client, instance: process.env.HOSTNAME ?? `kruntimes-${role}` }),
+  });
 }
 
 let leading = 0;
@@ -59,6 +66,11 @@ http
   .createServer((req, res) => {
     if (req.url === '/healthz' || req.url === '/readyz') res.writeHead(200).end('ok');
     else if (req.url === '/leader') res.writeHead(200).end(String(leading));
+    else if (req.url === '/metrics')
+      operatorRegistry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': operatorRegistry.contentType }).end(text),
+        (err: unknown) => res.writeHead(500).end(errorMessage(err)),
+      );
     else res.writeHead(404).end();
   })
   .listen(Number(process.env.HEALTH_PORT ?? 8081));

@@ -8,6 +8,7 @@ import { configFromEnv } from './config.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { logRoutes } from './log-server.ts';
 import { LOG_DIR_NAME, LogStore } from './log-store.ts';
+import { runtimedRegistry } from './metrics.ts';
 import { Runtimed } from './runtimed.ts';
 
 const config = configFromEnv();
@@ -36,6 +37,11 @@ http
   .createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(200).end('ok');
+    } else if (req.url === '/metrics') {
+      runtimedRegistry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': runtimedRegistry.contentType }).end(text),
+        (err: unknown) => res.writeHead(500).end(errorMessage(err)),
+      );
     } else if (req.url === '/readyz') {
       const ready = runtimed.synced && heartbeat.healthy && !terminating;
       res.writeHead(ready ? 200 : 503).end(ready ? 'ok' : 'not ready');

@@ -1,14 +1,16 @@
 // runtimed: claims the Runs the scheduler assigned to this pod, runs them on the local Runtime
 // Server, and writes their status. One watch (Runs whose status.assignedPod is this pod) drives it.
 import { isTerminal, Reason, type Run, RunPhase } from '../lib/api.ts';
+import { EventAction, EventType, recordRunEvent } from '../lib/events.ts';
 import { createInformer, type Informer } from '../lib/informer.ts';
 import { isConflict, isNotFound, type KubeClient, newerOf, Paths } from '../lib/kube-client.ts';
 import { errorMessage, type Logger, logger } from '../lib/log.ts';
-import { type Outcome, runningStatus, terminalStatus } from '../lib/run-status.ts';
+import { endOfAttemptStatus, type Outcome, type RunStatusPatch, runningStatus } from '../lib/run-status.ts';
 import { type RuntimeServerClient, RuntimeServerError } from '../lib/runtime-client.ts';
 import type { StatusResponse } from '../lib/runtime-proto.ts';
 import { decideRunAction } from './decide.ts';
 import type { LogStore } from './log-store.ts';
+import { runtimedMetrics } from './metrics.ts';
 import { outcomeOf } from './outcome.ts';
 import { RunOutputs } from './run-output.ts';
 import {
@@ -21,6 +23,10 @@ import {
 } from './workspace.ts';
 
 const FINISHED_MEMORY = 10_000;
+const EVENT_REPORTER = 'kruntimes.io/runtimed';
+
+/** Identifies one attempt of a Run: a retry of the same Run on this pod is new work. */
+const attemptKey = (run: Run) => `${run.metadata.uid}/${run.status?.attempt ?? 0}`;
 
 export interface RuntimedOptions {
   client: KubeClient;
@@ -39,6 +45,8 @@ interface Execution {
   name: string;
   stage: 'claiming' | 'executing' | 'finishing';
   cancelSent: boolean;
+  /** The attempt this execution belongs to. */
+  attempt: number;
 }
 
 export class Runtimed {
@@ -70,6 +78,9 @@ export class Runtimed {
     });
     this.runs.on('add', (r) => this.onRun(r));
     this.runs.on('update', (r) => this.onRun(r));
+    // Leaving the field selector means the Run is no longer ours (the reaper retried it elsewhere,
+    // or it was deleted): stop executing it, it must not run twice at the same time.
+    this.runs.on('delete', (r) => this.onUnassigned(r));
     await this.runs.start();
     this.synced = true;
     this.log.info('runtimed watching assigned Runs');
@@ -90,7 +101,7 @@ export class Runtimed {
       podName: this.o.podName,
       podUID: this.o.podUID,
       local: this.executions.get(run.metadata.uid!),
-      finished: this.finished.has(run.metadata.uid!),
+      finished: this.finished.has(attemptKey(run)),
       accepting: this.accepting,
     });
     switch (action) {
@@ -113,8 +124,15 @@ export class Runtimed {
 
   private async claimAndExecute(run: Run): Promise<void> {
     const uid = run.metadata.uid!;
-    const exec: Execution = { uid, name: run.metadata.name!, stage: 'claiming', cancelSent: false };
+    const exec: Execution = {
+      uid,
+      name: run.metadata.name!,
+      stage: 'claiming',
+      cancelSent: false,
+      attempt: run.status?.attempt ?? 0,
+    };
     this.executions.set(uid, exec);
+    runtimedMetrics.active.set(this.executions.size);
     const log = this.log.child({ run: run.metadata.name, runUID: uid });
     // Prepare the workspace while the claim is in flight; nothing executes before the claim wins.
     const prepared = prepareWorkspace(this.o.workspaceRoot, run).then(
@@ -128,6 +146,7 @@ export class Runtimed {
       claimed = await this.writeStatus(run, runningStatus(run));
     } catch (err) {
       this.executions.delete(uid);
+      runtimedMetrics.active.set(this.executions.size);
       this.outputs.discard(uid);
       const ws = await prepared;
       if ('ws' in ws) void removeWorkspace(ws.ws);
@@ -157,6 +176,11 @@ export class Runtimed {
       return;
     }
     const { ws } = prep;
+    if (run.status?.scheduledTime)
+      runtimedMetrics.claimWait.observe(Math.max(0, Date.now() - Date.parse(run.status.scheduledTime)) / 1000);
+    // A retried attempt may land where an earlier one ran: the Runtime Server sees a repeated
+    // Execute for the same id only after a Forget (off the first attempt's path).
+    if ((run.status?.attempt ?? 1) > 1) await this.o.server.forget(uid).catch(() => {});
     exec.stage = 'executing';
     try {
       await this.o.server.execute({
@@ -219,25 +243,47 @@ export class Runtimed {
     await this.finish(run, outcome, ws);
   }
 
-  /** Writes the terminal status (retrying lost races from fresh state), then cleans up. */
+  /**
+   * Ends the attempt: writes the terminal status, or Pending for a retry when the policy allows one
+   * (retrying lost races from fresh state, as long as the attempt is still this pod's), then cleans up.
+   */
   private async finish(run: Run, outcome: Outcome, ws: RunWorkspace): Promise<void> {
     const uid = run.metadata.uid!;
     const exec = this.executions.get(uid);
     if (exec) exec.stage = 'finishing';
     this.outputs.end(uid);
+    const attemptNo = run.status?.attempt ?? 0;
     // The caller's copy is usually our own last write (the claim); the watch may still lag behind it.
     let current = newerOf(run, this.runs.get(run.metadata.name!, run.metadata.namespace));
     for (let attempt = 0; attempt < 10; attempt++) {
-      if (isTerminal(current.status?.phase)) break;
+      if (isTerminal(current.status?.phase) || !this.isOurAttempt(current, attemptNo)) break;
       try {
-        await this.writeStatus(current, terminalStatus(current, outcome));
-        this.log.info('run finished', {
+        const next = endOfAttemptStatus(current, outcome);
+        const written = await this.writeStatus(current, next.status);
+        const result = next.retried ? 'Retry' : outcome.phase;
+        runtimedMetrics.attempts.inc({ result, reason: outcome.reason });
+        if (current.status?.startTime)
+          runtimedMetrics.duration.observe(
+            { result },
+            Math.max(0, Date.now() - Date.parse(current.status.startTime)) / 1000,
+          );
+        if (next.retried) runtimedMetrics.retries.inc({ reason: outcome.reason });
+        this.log.info(next.retried ? 'attempt failed; retrying' : 'run finished', {
           run: run.metadata.name,
           runUID: uid,
-          phase: outcome.phase,
+          attempt: attemptNo,
+          phase: next.status.phase,
           reason: outcome.reason,
           exitCode: outcome.exitCode,
         });
+        // Failures and retries leave an Event; a success costs no extra write.
+        if (next.retried || outcome.phase === RunPhase.Failed || outcome.phase === RunPhase.Timeout)
+          this.event(written, {
+            type: EventType.Warning,
+            reason: next.retried ? Reason.RetryBackoff : outcome.reason,
+            action: next.retried ? EventAction.Retry : EventAction.Fail,
+            message: next.status.message ?? outcome.message,
+          });
         break;
       } catch (err) {
         if (isNotFound(err)) break;
@@ -257,8 +303,9 @@ export class Runtimed {
         }
       }
     }
-    this.executions.delete(uid);
-    this.rememberFinished(uid);
+    if (this.executions.get(uid) === exec) this.executions.delete(uid);
+    runtimedMetrics.active.set(this.executions.size);
+    this.rememberFinished(`${uid}/${attemptNo}`);
     // Off the hot path: the Runtime Server may drop the execution, and the workspace goes.
     setImmediate(() => {
       this.o.server.forget(uid).catch(() => {});
@@ -268,7 +315,13 @@ export class Runtimed {
 
   private async finishUnstarted(run: Run): Promise<void> {
     const uid = run.metadata.uid!;
-    this.executions.set(uid, { uid, name: run.metadata.name!, stage: 'finishing', cancelSent: true });
+    this.executions.set(uid, {
+      uid,
+      name: run.metadata.name!,
+      stage: 'finishing',
+      cancelSent: true,
+      attempt: run.status?.attempt ?? 0,
+    });
     await this.finish(
       run,
       { phase: RunPhase.Cancelled, reason: Reason.Cancelled, message: 'cancelled before it started' },
@@ -295,12 +348,20 @@ export class Runtimed {
   /** A Run this pod was running before runtimed restarted: resume waiting if the server has it. */
   private async adopt(run: Run): Promise<void> {
     const uid = run.metadata.uid!;
-    this.executions.set(uid, { uid, name: run.metadata.name!, stage: 'executing', cancelSent: false });
+    this.executions.set(uid, {
+      uid,
+      name: run.metadata.name!,
+      stage: 'executing',
+      cancelSent: false,
+      attempt: run.status?.attempt ?? 0,
+    });
+    runtimedMetrics.active.set(this.executions.size);
     const ws = workspaceOf(this.o.workspaceRoot, uid);
     try {
       await this.o.server.status(uid);
     } catch (err) {
       const lost = err instanceof RuntimeServerError && err.isNotFound;
+      runtimedMetrics.adopted.inc({ result: 'lost' });
       await this.finish(
         run,
         {
@@ -314,6 +375,7 @@ export class Runtimed {
       );
       return;
     }
+    runtimedMetrics.adopted.inc({ result: 'adopted' });
     this.log.info('adopted running execution', { run: run.metadata.name, runUID: uid });
     // Output replays from the first byte, so the log is rewritten whole.
     this.outputs.begin(run);
@@ -322,13 +384,41 @@ export class Runtimed {
     await this.awaitAndFinish(run, ws);
   }
 
-  private rememberFinished(uid: string): void {
-    this.finished.add(uid);
+  /** The Run is still assigned to this pod for the same attempt (the reaper may have moved it). */
+  private isOurAttempt(run: Run, attempt: number): boolean {
+    const s = run.status ?? {};
+    return (
+      s.assignedPod === this.o.podName &&
+      (!s.assignedPodUID || s.assignedPodUID === this.o.podUID) &&
+      (s.attempt ?? 0) === attempt
+    );
+  }
+
+  /** The Run left this pod's watch while we hold it: cancel what still executes. */
+  private onUnassigned(run: Run): void {
+    const exec = this.executions.get(run.metadata.uid!);
+    if (!exec || exec.stage !== 'executing') return;
+    this.log.warn('run no longer assigned to this pod; cancelling its execution', {
+      run: run.metadata.name,
+      runUID: exec.uid,
+      attempt: exec.attempt,
+    });
+    void this.cancel(run);
+  }
+
+  private event(run: Run, event: Parameters<typeof recordRunEvent>[2]): void {
+    recordRunEvent(this.o.client, run, event, { controller: EVENT_REPORTER, instance: this.o.podName }).catch(
+      (err: unknown) => this.log.warn('event not recorded', { run: run.metadata.name, error: errorMessage(err) }),
+    );
+  }
+
+  private rememberFinished(key: string): void {
+    this.finished.add(key);
     // A Set iterates in insertion order: drop the oldest beyond the bound.
     if (this.finished.size > FINISHED_MEMORY) this.finished.delete(this.finished.values().next().value!);
   }
 
-  private writeStatus(run: Run, status: Run['status']): Promise<Run> {
+  private writeStatus(run: Run, status: RunStatusPatch): Promise<Run> {
     return this.o.client.mergePatch<Run>(Paths.runStatus(run.metadata.namespace!, run.metadata.name!), {
       metadata: { resourceVersion: run.metadata.resourceVersion },
       status,

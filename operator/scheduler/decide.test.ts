@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Annotation, type Run } from '../../lib/api.ts';
-import { decide, type PodView, type SchedulingInput } from './decide.ts';
+import { decide, nextRetryMs, type PodView, type SchedulingInput } from './decide.ts';
 
 const NOW = 1_000_000;
 const run = (name: string, extra: Partial<Run['spec']> = {}, status?: Run['status']): Run => ({
@@ -95,5 +95,16 @@ describe('scheduler decide', () => {
       input({ pending: [run('a', { cancelRequested: true }), run('b')], pods: [pod('p1')] }),
     );
     assert.deepEqual(summary(actions), ['a:cancel', 'b->p1']);
+  });
+  it('holds a retried Run until its backoff ends, then assigns it; a cancel during backoff ends it', () => {
+    const later = new Date(NOW + 2000).toISOString();
+    const backoff = run('b', {}, { phase: 'Pending', reason: 'RetryBackoff', message: 'm', attempt: 1, retryAfter: later });
+    const pods = [pod('p1')];
+    assert.deepEqual(summary(decide(input({ pending: [backoff], pods }))), []);
+    assert.equal(nextRetryMs([backoff], NOW), NOW + 2000);
+    assert.deepEqual(summary(decide(input({ pending: [backoff], pods, nowMs: NOW + 2000 }))), ['b->p1']);
+    assert.equal(nextRetryMs([backoff], NOW + 2000), undefined);
+    const cancelled = run('c', { cancelRequested: true }, { ...backoff.status });
+    assert.deepEqual(summary(decide(input({ pending: [cancelled], pods }))), ['c:cancel']);
   });
 });

@@ -31,6 +31,23 @@ export type SchedulingAction =
   | { type: 'wait'; run: Run; reason: string; message: string }
   | { type: 'cancel'; run: Run };
 
+/** A retried Run whose backoff has not elapsed yet. */
+export function inBackoff(run: Run, nowMs: number): boolean {
+  const after = run.status?.retryAfter;
+  return after !== undefined && Date.parse(after) > nowMs;
+}
+
+/** When the earliest backoff among these Runs ends, if any is still running. */
+export function nextRetryMs(runs: Run[], nowMs: number): number | undefined {
+  let next: number | undefined;
+  for (const run of runs) {
+    if (!inBackoff(run, nowMs) || run.spec.cancelRequested) continue;
+    const t = Date.parse(run.status!.retryAfter!);
+    if (next === undefined || t < next) next = t;
+  }
+  return next;
+}
+
 export function isSchedulable(pod: PodView, nowMs: number, staleAfterMs: number): boolean {
   return (
     pod.ready && !pod.terminating && pod.heartbeatMs !== undefined && nowMs - pod.heartbeatMs <= staleAfterMs
@@ -52,7 +69,8 @@ export function decide(input: SchedulingInput): SchedulingAction[] {
       actions.push({ type: 'cancel', run });
       return false;
     }
-    return true;
+    // A retry waits out its backoff with the explanation runtimed or the reaper wrote.
+    return !inBackoff(run, input.nowMs);
   });
   if (pending.length === 0) return actions;
 

@@ -6,7 +6,8 @@ import { createInformer, type Informer } from '../../lib/informer.ts';
 import { isConflict, isNotFound, type KubeClient, newerOf, Paths } from '../../lib/kube-client.ts';
 import { errorMessage, logger } from '../../lib/log.ts';
 import { phaseOf, scheduledStatus, terminalStatus, waitingStatus } from '../../lib/run-status.ts';
-import { decide, type SchedulingAction } from './decide.ts';
+import { schedulerMetrics } from '../metrics.ts';
+import { decide, nextRetryMs, type SchedulingAction } from './decide.ts';
 import { podView } from './pod-view.ts';
 
 const log = logger.child({ component: 'scheduler' });
@@ -33,6 +34,8 @@ export class Scheduler {
   private readonly dirty = new Set<string>();
   private flushScheduled = false;
   private resyncTimer?: NodeJS.Timeout;
+  /** One timer per namespace/runtime for the earliest retry backoff ending there. */
+  private readonly retryTimers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
 
   constructor(options: { client: KubeClient }) {
     this.client = options.client;
@@ -61,6 +64,7 @@ export class Scheduler {
 
   async stop(): Promise<void> {
     clearInterval(this.resyncTimer);
+    for (const { timer } of this.retryTimers.values()) clearTimeout(timer);
     await Promise.all([this.runs?.stop(), this.pods?.stop(), this.runtimes?.stop()]);
   }
 
@@ -168,6 +172,22 @@ export class Scheduler {
       nowMs: Date.now(),
     });
     for (const action of actions) this.apply(key, action);
+    this.wakeForRetry(key, pending);
+  }
+
+  /** Re-decide the moment the earliest backoff ends, not at the next resync. */
+  private wakeForRetry(key: string, pending: Run[]): void {
+    const at = nextRetryMs(pending, Date.now());
+    const current = this.retryTimers.get(key);
+    if (at === undefined || (current && current.at <= at && current.at > Date.now())) return;
+    if (current) clearTimeout(current.timer);
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(key);
+      this.dirty.add(key);
+      this.scheduleFlush();
+    }, at - Date.now() + 1);
+    timer.unref();
+    this.retryTimers.set(key, { at, timer });
   }
 
   private apply(key: string, action: SchedulingAction): void {
@@ -197,8 +217,15 @@ export class Scheduler {
       })
       .then(
         () => {
-          if (action.type === 'assign')
+          if (action.type === 'assign') {
             log.debug('assigned', { run: run.metadata.name, uid, pod: action.pod.name });
+            schedulerMetrics.assignments.inc();
+            const since = Math.max(
+              Date.parse(run.metadata.creationTimestamp ?? '') || 0,
+              Date.parse(run.status?.retryAfter ?? '') || 0,
+            );
+            if (since) schedulerMetrics.queueWait.observe(Math.max(0, Date.now() - since) / 1000);
+          }
         },
         async (err) => {
           this.inFlight.delete(uid);

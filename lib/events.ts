@@ -1,0 +1,69 @@
+// Kubernetes Events on Runs: one for every retry and every terminal failure, so
+// `kubectl describe run` and `kubectl get events` tell what happened to each attempt.
+import { API_VERSION, microTime, type Run } from './api.ts';
+import { type KubeClient, Paths } from './kube-client.ts';
+import { boundMessage } from './message.ts';
+
+export const EventType = { Normal: 'Normal', Warning: 'Warning' } as const;
+export type EventType = (typeof EventType)[keyof typeof EventType];
+
+/** What the Event says happened (the new events API's `action`). */
+export const EventAction = { Retry: 'Retry', Fail: 'Fail', Delete: 'Delete' } as const;
+export type EventAction = (typeof EventAction)[keyof typeof EventAction];
+
+export interface RunEvent {
+  type: EventType;
+  reason: string;
+  action: EventAction;
+  message: string;
+}
+
+/**
+ * The core/v1 Event for one occurrence. eventTime is a MicroTime (six fractional digits, as
+ * the apiserver requires); the legacy timestamps are whole seconds for older readers.
+ */
+export function runEventObject(
+  run: Run,
+  event: RunEvent,
+  reporter: { controller: string; instance: string },
+  now = new Date(),
+): Record<string, unknown> {
+  const seconds = `${now.toISOString().slice(0, 19)}Z`;
+  return {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: {
+      generateName: `${run.metadata.name}.`,
+      namespace: run.metadata.namespace,
+    },
+    involvedObject: {
+      apiVersion: API_VERSION,
+      kind: 'Run',
+      name: run.metadata.name,
+      namespace: run.metadata.namespace,
+      uid: run.metadata.uid,
+      resourceVersion: run.metadata.resourceVersion,
+    },
+    type: event.type,
+    reason: event.reason,
+    action: event.action,
+    message: boundMessage(event.message),
+    eventTime: microTime(now),
+    firstTimestamp: seconds,
+    lastTimestamp: seconds,
+    count: 1,
+    reportingComponent: reporter.controller,
+    reportingInstance: reporter.instance.slice(0, 128),
+    source: { component: reporter.controller },
+  };
+}
+
+/** Records an Event; best effort (an Event is never worth failing or delaying a Run for). */
+export async function recordRunEvent(
+  client: KubeClient,
+  run: Run,
+  event: RunEvent,
+  reporter: { controller: string; instance: string },
+): Promise<void> {
+  await client.create(Paths.events(run.metadata.namespace!), runEventObject(run, event, reporter));
+}
