@@ -252,12 +252,12 @@ describe('validateRuntimeSpec', () => {
     assert.deepEqual(
       validateRuntimeSpec({
         ...spec,
-        artifactStore: { filesystem: { claimName: 'a' }, s3: { bucket: 'b', secretRef: { name: 's' } } },
+        artifactStore: { filesystem: { claimName: 'a' }, s3: { bucket: 'b', credentialsSecretRef: { name: 's' } } },
       }),
       [CelMessage.artifactStoreExactlyOne],
     );
     assert.deepEqual(
-      validateRuntimeSpec({ ...spec, artifactStore: { filesystem: { claimName: 'a', path: 'x/../..' } } }),
+      validateRuntimeSpec({ ...spec, artifactStore: { filesystem: { claimName: 'a', subPath: 'x/../..' } } }),
       [CelMessage.artifactPathDotDot],
     );
   });

@@ -27,6 +27,7 @@ export const CelMessage = {
   sourceExactlyOne: 'spec.source must set exactly one of inline or git',
   gitRepositoryDash: "spec.source.git.repository must not start with '-'",
   gitRefDash: "spec.source.git.ref must not start with '-'",
+  gitSubPath: "spec.source.git.subPath must be a relative path without a '..' segment",
   runtimeImmutable: 'spec.runtime is immutable',
   argsImmutable: 'spec.args is immutable',
   envImmutable: 'spec.env is immutable',
@@ -46,7 +47,7 @@ export const CelMessage = {
   capacityNames:
     "spec.capacity.resources names must be lowercase alphanumerics, '-' or '.', at most 63 characters",
   artifactStoreExactlyOne: 'spec.artifactStore must set exactly one of filesystem or s3',
-  artifactPathDotDot: "spec.artifactStore.filesystem.path must not contain a '..' path segment",
+  artifactPathDotDot: "spec.artifactStore.filesystem.subPath must not contain a '..' path segment",
   tasksImmutable: 'spec.tasks is immutable',
   taskDuplicate: (name: string) => `spec.tasks has more than one task named "${name}"`,
   taskUnknownDependency: (name: string) => `task "${name}" depends on a task that does not exist`,
@@ -173,6 +174,12 @@ export function validateRunSpec(spec: RunSpec): string[] {
       if (git.commit !== undefined && !GIT_COMMIT.test(git.commit)) {
         errors.push('spec.source.git.commit must be a full commit hash (40 or 64 lowercase hex digits)');
       }
+      if (git.subPath !== undefined) {
+        if (git.subPath === '' || !fits(git.subPath, Limits.gitSubPathBytes)) {
+          errors.push(`spec.source.git.subPath must be 1 to ${Limits.gitSubPathBytes} characters`);
+        }
+        if (git.subPath.startsWith('/') || DOT_DOT_SEGMENT.test(git.subPath)) errors.push(CelMessage.gitSubPath);
+      }
     }
   }
 
@@ -284,7 +291,7 @@ export function validateRuntimeSpec(spec: RuntimeSpec, name?: string): string[] 
   if (store !== undefined) {
     if ((store.filesystem !== undefined) === (store.s3 !== undefined))
       errors.push(CelMessage.artifactStoreExactlyOne);
-    const path = store.filesystem?.path;
+    const path = store.filesystem?.subPath;
     if (path !== undefined && DOT_DOT_SEGMENT.test(path)) errors.push(CelMessage.artifactPathDotDot);
   }
   return errors;

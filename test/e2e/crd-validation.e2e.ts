@@ -230,6 +230,18 @@ describe('CRD validation (real apiserver)', () => {
       );
     });
 
+    it('accepts a git subPath and refuses one that escapes the repository', async () => {
+      const git = { repository: 'https://example.invalid/r.git', subPath: 'tools/ci' };
+      await create(run('gitsub', { runtime: 'bash', source: { git }, entrypoint: 'run.sh' }));
+      for (const [i, subPath] of ['/abs', 'a/../..'].entries()) {
+        await expectInvalid(
+          create(run(`gitsub-bad${i}`, { runtime: 'bash', source: { git: { ...git, subPath } }, entrypoint: 'x' })),
+          'spec.source.git.subPath',
+          CelMessage.gitSubPath,
+        );
+      }
+    });
+
     it('refuses inline source and git together', async () => {
       const source = { inline: 'echo', git: { repository: 'https://example.invalid/r.git' } };
       await expectInvalid(
@@ -344,9 +356,23 @@ describe('CRD validation (real apiserver)', () => {
       const rt = runtime('stores', [{ name: 'runtime', image: 'kruntimes-bash-runtime:latest' }]);
       rt.spec!.artifactStore = {
         filesystem: { claimName: 'artifacts' },
-        s3: { bucket: 'b', secretRef: { name: 's3' } },
+        s3: { bucket: 'b', credentialsSecretRef: { name: 's3' } },
       };
       await expectInvalid(create(rt), 'spec.artifactStore', CelMessage.artifactStoreExactlyOne);
+    });
+
+    it('accepts each artifact store alone and refuses a filesystem subPath with ..', async () => {
+      const fs = runtime('fs-store', [{ name: 'runtime', image: 'kruntimes-bash-runtime:latest' }]);
+      fs.spec!.artifactStore = { filesystem: { claimName: 'artifacts', subPath: 'runs' } };
+      await create(fs);
+      const s3 = runtime('s3-store', [{ name: 'runtime', image: 'kruntimes-bash-runtime:latest' }]);
+      s3.spec!.artifactStore = {
+        s3: { bucket: 'b', prefix: 'p', region: 'us-east-1', endpoint: 'http://10.244.0.1:9000', forcePathStyle: true, credentialsSecretRef: { name: 's3' } },
+      };
+      await create(s3);
+      const bad = runtime('fs-dotdot', [{ name: 'runtime', image: 'kruntimes-bash-runtime:latest' }]);
+      bad.spec!.artifactStore = { filesystem: { claimName: 'artifacts', subPath: 'a/../../b' } };
+      await expectInvalid(create(bad), 'spec.artifactStore.filesystem.subPath', CelMessage.artifactPathDotDot);
     });
   });
 

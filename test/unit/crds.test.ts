@@ -203,7 +203,7 @@ describe('CRDs', () => {
       ]);
       assert.deepEqual(props(at(root(run), 'spec')), spec);
       assert.deepEqual(props(at(root(run), 'spec.source')), ['git', 'inline']);
-      assert.deepEqual(props(at(root(run), 'spec.source.git')), ['commit', 'ref', 'repository']);
+      assert.deepEqual(props(at(root(run), 'spec.source.git')), ['commit', 'ref', 'repository', 'subPath']);
       assert.deepEqual(props(at(root(run), 'spec.retryPolicy')), ['backoffSeconds', 'maxAttempts']);
       const status = fieldsOf<RunStatus>()([
         'phase',
@@ -223,6 +223,7 @@ describe('CRDs', () => {
       ]);
       assert.deepEqual(props(at(root(run), 'status')), status);
       assert.deepEqual(props(at(root(run), 'status.artifactRefs.[]')), [
+        'contentType',
         'digest',
         'key',
         'name',
@@ -244,12 +245,13 @@ describe('CRDs', () => {
       assert.deepEqual(props(at(root(runtime), 'spec.artifactStore')), ['filesystem', 's3']);
       assert.deepEqual(props(at(root(runtime), 'spec.artifactStore.s3')), [
         'bucket',
+        'credentialsSecretRef',
         'endpoint',
         'forcePathStyle',
         'prefix',
         'region',
-        'secretRef',
       ]);
+      assert.deepEqual(props(at(root(runtime), 'spec.artifactStore.filesystem')), ['claimName', 'subPath']);
       const status = fieldsOf<RuntimeStatus>()([
         'replicas',
         'readyReplicas',
@@ -299,6 +301,7 @@ describe('CRDs', () => {
         Limits.gitRepositoryBytes,
       ],
       ['spec.source.git.ref maxLength', at(r, 'spec.source.git.ref').maxLength, Limits.gitRefBytes],
+      ['spec.source.git.subPath maxLength', at(r, 'spec.source.git.subPath').maxLength, Limits.gitSubPathBytes],
       ['spec.entrypoint maxLength', at(r, 'spec.entrypoint').maxLength, Limits.entrypointBytes],
       ['spec.timeoutSeconds maximum', at(r, 'spec.timeoutSeconds').maximum, Limits.timeoutSecondsMax],
       [
