@@ -21,6 +21,9 @@ if (!Object.values(Role).includes(role)) {
 const namespace = process.env.POD_NAMESPACE ?? 'kruntimes-system';
 const client = await KubeClient.create(loadKubeConfig(), { connections: 16, userAgent: `kruntimes-${role}` });
 const runtimedImage = process.env.KRUNTIMES_RUNTIMED_IMAGE ?? `kruntimes-runtimed:${PLATFORM_VERSION}`;
+// Leader election timing from the chart's leaderElection values (the elector's defaults otherwise).
+const leaseDurationSeconds = Number(process.env.KRT_LEASE_DURATION_SECONDS) || undefined;
+const renewSeconds = Number(process.env.KRT_LEASE_RENEW_SECONDS) || undefined;
 
 interface Component {
   start(): Promise<void>;
@@ -48,6 +51,9 @@ const electors = components.map(({ name, make }) => {
     client,
     namespace,
     name,
+    // Spread so that an unset variable keeps the elector's default rather than overriding it with undefined.
+    ...(leaseDurationSeconds ? { leaseDurationSeconds } : {}),
+    ...(renewSeconds ? { renewMs: renewSeconds * 1000 } : {}),
     onStartedLeading: async () => {
       running = make();
       await running.start();

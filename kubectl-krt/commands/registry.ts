@@ -3,9 +3,11 @@ import type { Command } from '../command.ts';
 import { cancelCommand } from './cancel.ts';
 import { completeCommand, completionCommand } from './completion.ts';
 import { describeCommand } from './describe.ts';
+import { backupCommand } from './backup.ts';
 import { getCommand } from './get.ts';
 import { listCommand } from './list.ts';
 import { logsCommand } from './logs.ts';
+import { restoreCommand } from './restore.ts';
 import { runCommand } from './run.ts';
 import { runtimeCommand } from './runtime.ts';
 import { versionCommand } from './version.ts';
@@ -20,6 +22,8 @@ export const COMMANDS: readonly Command[] = [
   cancelCommand,
   waitCommand,
   runtimeCommand,
+  backupCommand,
+  restoreCommand,
   versionCommand,
   completionCommand,
   completeCommand(() => COMMANDS),
