@@ -5,11 +5,14 @@ import { completeCommand, completionCommand } from './completion.ts';
 import { describeCommand } from './describe.ts';
 import { backupCommand } from './backup.ts';
 import { getCommand } from './get.ts';
+import { installCommand } from './install.ts';
 import { listCommand } from './list.ts';
 import { logsCommand } from './logs.ts';
 import { restoreCommand } from './restore.ts';
 import { runCommand } from './run.ts';
 import { runtimeCommand } from './runtime.ts';
+import { uninstallCommand } from './uninstall.ts';
+import { upgradeCommand } from './upgrade.ts';
 import { versionCommand } from './version.ts';
 import { waitCommand } from './wait.ts';
 
@@ -22,6 +25,9 @@ export const COMMANDS: readonly Command[] = [
   cancelCommand,
   waitCommand,
   runtimeCommand,
+  installCommand,
+  upgradeCommand,
+  uninstallCommand,
   backupCommand,
   restoreCommand,
   versionCommand,
