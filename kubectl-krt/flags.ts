@@ -84,7 +84,8 @@ export function parseArgs(argv: readonly string[], defs: FlagDefs, commandLine: 
   let parsed: { input: string[]; flags: Record<string, unknown> };
   try {
     parsed = meow({
-      importMeta: import.meta,
+      // Only import.meta.url, spelled out: the packaged binary's CommonJS bundle defines that alone.
+      importMeta: { url: import.meta.url } as ImportMeta,
       argv: before,
       flags: meowFlags as never,
       pkg: {},

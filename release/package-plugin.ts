@@ -1,0 +1,174 @@
+// npm run package: kubectl-krt as a Node single executable application (SEA) per platform.
+//   esbuild (wasm) bundles kubectl-krt/main.ts into one CommonJS file with the build info defined
+//   → the pinned Node (run from its npm package) turns it into a SEA blob
+//   → postject injects the blob into each platform's official Node binary
+//   → dist/kubectl-krt_v<version>_<os>-<arch>.tar.gz (executable + LICENSE), sha256 sums,
+//     dist/build-info.json, and krew/krt.yaml when every platform was built.
+// Usage: node release/package-plugin.ts [--platforms linux-amd64,...] [--out dist] [--tag vX.Y.Z]
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import * as esbuild from 'esbuild-wasm';
+import { inject } from 'postject';
+import { krewManifest, type ReleasedArchive } from '../krew/krew-manifest.ts';
+import type { BuildInfo } from '../kubectl-krt/version.ts';
+import pkg from '../package.json' with { type: 'json' };
+import { sha256Hex, tarGz } from './archive.ts';
+import { currentBuildInfo, pluginSourceHash } from './build-info.ts';
+import { extractNode } from './node-dist.ts';
+import { archiveName, ExecutableFormat, NODE_DIST_VERSION, type PluginTarget, PLUGIN_TARGETS, selectTargets } from './plugin-targets.ts';
+
+const run = promisify(execFile);
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+/** Node's SEA fuse; the same string for every Node version that supports SEA. */
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+export interface BuildManifest {
+  build: BuildInfo;
+  nodeVersion: string;
+  sourceHash: string;
+  archives: Array<{ platform: string; file: string; sha256: string; binary: string; signed: boolean }>;
+}
+
+/** One CommonJS file: SEA's main script may require() built-in modules only, and CJS has no import.meta. */
+async function bundle(outfile: string, build: BuildInfo): Promise<void> {
+  const result = await esbuild.build({
+    absWorkingDir: ROOT,
+    entryPoints: ['kubectl-krt/main.ts'],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    outfile,
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+    define: { 'import.meta.url': '__krt_import_meta_url', KRT_BUILD_INFO: JSON.stringify(build) },
+    banner: { js: "const __krt_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+  });
+  for (const w of result.warnings) process.stderr.write(`esbuild: ${w.text}\n`);
+  await esbuild.stop();
+}
+
+function hostTarget(): PluginTarget {
+  const t = PLUGIN_TARGETS.find((x) => x.nodePlatform === process.platform && x.nodeArch === process.arch);
+  if (!t) throw new Error(`no Node ${NODE_DIST_VERSION} binary for this machine (${process.platform}/${process.arch}) to make the SEA blob with`);
+  return t;
+}
+
+async function makeBlob(work: string, bundleFile: string): Promise<Buffer> {
+  // The blob must come from the very Node version it is injected into, not from whatever runs this script.
+  const node = await extractNode(hostTarget(), join(work, 'host-node'));
+  const config = join(work, 'sea-config.json');
+  const blob = join(work, 'sea-prep.blob');
+  // No code cache or snapshot: both are specific to the platform that makes the blob.
+  const seaConfig = {
+    main: bundleFile,
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useSnapshot: false,
+    useCodeCache: false,
+  };
+  await writeFile(config, JSON.stringify(seaConfig));
+  await run(node, ['--experimental-sea-config', config], { cwd: work });
+  return readFile(blob);
+}
+
+/** macOS binaries are signed only on macOS (codesign); elsewhere they stay unsigned and say so. */
+function canSign(target: PluginTarget): boolean {
+  return target.format === ExecutableFormat.MachO && process.platform === 'darwin';
+}
+
+async function executable(target: PluginTarget, work: string, blob: Buffer): Promise<{ path: string; signed: boolean }> {
+  const node = await extractNode(target, join(work, target.platform));
+  const out = join(work, target.platform, target.binary);
+  await copyFile(node, out);
+  const sign = canSign(target);
+  if (sign) await run('codesign', ['--remove-signature', out]);
+  await inject(out, 'NODE_SEA_BLOB', blob, {
+    sentinelFuse: SEA_FUSE,
+    ...(target.format === ExecutableFormat.MachO ? { machoSegmentName: 'NODE_SEA' } : {}),
+  });
+  if (sign) {
+    const identity = process.env.KRT_MACOS_SIGN_IDENTITY || '-';
+    const hardened = identity === '-' ? [] : ['--options', 'runtime', '--timestamp'];
+    await run('codesign', ['--sign', identity, '--force', ...hardened, out]);
+  }
+  return { path: out, signed: sign };
+}
+
+export interface PackageOptions {
+  targets: PluginTarget[];
+  outDir: string;
+  /** The release tag; must be `v` + package.json's version. */
+  tag?: string;
+  log: (line: string) => void;
+}
+
+export async function packagePlugin(opts: PackageOptions): Promise<BuildManifest> {
+  const version = pkg.version;
+  if (opts.tag !== undefined && opts.tag !== `v${version}`) {
+    throw new Error(`--tag ${opts.tag} does not match package.json version ${version}: set "version" to ${opts.tag.replace(/^v/, '')} first (images, charts and binaries share it)`);
+  }
+  const build = currentBuildInfo(ROOT, version);
+  const work = join(tmpdir(), `krt-package-${process.pid}`);
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  try {
+    const bundleFile = join(work, 'kubectl-krt.cjs');
+    const started = Date.now();
+    await bundle(bundleFile, build);
+    opts.log(`bundled kubectl-krt ${version} (${build.commit}) in ${Date.now() - started} ms`);
+    const blob = await makeBlob(work, bundleFile);
+    const license = await readFile(join(ROOT, 'LICENSE'));
+    const mtime = new Date(build.date);
+    await mkdir(opts.outDir, { recursive: true });
+    const manifest: BuildManifest = { build, nodeVersion: NODE_DIST_VERSION, sourceHash: pluginSourceHash(ROOT), archives: [] };
+    for (const target of opts.targets) {
+      const exe = await executable(target, work, blob);
+      // The bare executable too, under its own name (its usage text shows the name it runs as).
+      const binary = join(target.platform, target.binary);
+      await mkdir(join(opts.outDir, target.platform), { recursive: true });
+      await copyFile(exe.path, join(opts.outDir, binary));
+      const archive = await tarGz([
+        { name: target.binary, data: await readFile(exe.path), mode: 0o755 },
+        { name: 'LICENSE', data: license, mode: 0o644 },
+      ], mtime);
+      const file = archiveName(target, `v${version}`);
+      await writeFile(join(opts.outDir, file), archive);
+      const sha256 = sha256Hex(archive);
+      manifest.archives.push({ platform: target.platform, file, sha256, binary, signed: exe.signed });
+      opts.log(`${file}: ${(archive.length / 1e6).toFixed(1)} MB${target.format === ExecutableFormat.MachO && !exe.signed ? ' (unsigned: sign on macOS, see docs/release.md)' : ''}`);
+    }
+    await writeFile(join(opts.outDir, `kubectl-krt_v${version}_sha256sums.txt`), manifest.archives.map((a) => `${a.sha256}  ${a.file}\n`).join(''));
+    await writeFile(join(opts.outDir, 'build-info.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    if (opts.targets.length === PLUGIN_TARGETS.length) {
+      const archives: ReleasedArchive[] = manifest.archives.map((a) => ({
+        target: PLUGIN_TARGETS.find((t) => t.platform === a.platform)!,
+        sha256: a.sha256,
+      }));
+      const krewFile = join(ROOT, 'krew', 'krt.yaml');
+      await writeFile(krewFile, krewManifest({ version, repository: pkg.homepage, archives }));
+      opts.log(`wrote ${relative(ROOT, krewFile)}`);
+    }
+    return manifest;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  try {
+    const { values } = parseArgs({
+      options: { platforms: { type: 'string' }, out: { type: 'string', default: join(ROOT, 'dist') }, tag: { type: 'string' } },
+    });
+    await packagePlugin({ targets: selectTargets(values.platforms), outDir: values.out, tag: values.tag, log: (l) => process.stdout.write(`${l}\n`) });
+  } catch (err) {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
