@@ -18,6 +18,8 @@ export const ExitCode = {
   Error: 5,
   /** The CLI's own --timeout (kubectl krt wait) elapsed before the Runs got there. */
   WaitTimeout: 6,
+  /** kubectl krt doctor found at least one problem. */
+  ProblemFound: 7,
   /** Interrupted with Ctrl-C (128 + SIGINT, as shells report it). */
   Interrupted: 130,
 } as const;
@@ -32,6 +34,7 @@ export const EXIT_CODE_MEANINGS: ReadonlyArray<readonly [ExitCode, string]> = [
   [ExitCode.RunCancelled, 'the Run ended Cancelled'],
   [ExitCode.Error, 'any other error: API, RBAC, not found, cluster unreachable'],
   [ExitCode.WaitTimeout, "the CLI's own --timeout elapsed while waiting"],
+  [ExitCode.ProblemFound, 'kubectl krt doctor found a problem'],
   [ExitCode.Interrupted, 'interrupted (Ctrl-C)'],
 ];
 

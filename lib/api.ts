@@ -60,6 +60,8 @@ export const Reason = {
   OutputsInvalid: 'OutputsInvalid',
   OutputsTooLarge: 'OutputsTooLarge',
   ArtifactInvalid: 'ArtifactInvalid',
+  /** The artifacts could not be stored (store unreachable, access denied, no such bucket). */
+  ArtifactUpload: 'ArtifactUpload',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

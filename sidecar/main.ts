@@ -4,6 +4,9 @@ import path from 'node:path';
 import { KubeClient, loadKubeConfig } from '../lib/kube-client.ts';
 import { errorMessage, logger } from '../lib/log.ts';
 import { RuntimeServerClient } from '../lib/runtime-client.ts';
+import { openStore, storeEnvironment } from '../lib/artifact-store/open-store.ts';
+import { artifactRoutes } from './artifacts/artifact-server.ts';
+import { RunArtifacts } from './artifacts/run-artifacts.ts';
 import { configFromEnv } from './config.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { logRoutes } from './log-server.ts';
@@ -16,7 +19,16 @@ const client = await KubeClient.create(loadKubeConfig(), { userAgent: 'runtimed'
 const server = new RuntimeServerClient({ address: config.serverAddress });
 // On the workspace volume, so Run logs outlive a runtimed restart (not the pod).
 const logStore = await LogStore.open({ dir: path.join(config.workspaceRoot, LOG_DIR_NAME) });
-const runtimed = new Runtimed({ client, server, ...config, logStore });
+// The Runtime's artifact store (PVC mount, S3 config and credentials) reaches runtimed only.
+const storeEnv = storeEnvironment();
+const artifacts = new RunArtifacts({
+  client,
+  store: storeEnv.configured && openStore(storeEnv.configured, storeEnv),
+  storeSpec: storeEnv.configured,
+  log: logger.child({ component: 'artifacts' }),
+});
+const serveArtifacts = artifactRoutes({ client, namespace: config.namespace, env: storeEnv });
+const runtimed = new Runtimed({ client, server, ...config, logStore, artifacts });
 const serveLogs = logRoutes({ store: logStore, podName: config.podName });
 let terminating = false;
 
@@ -45,7 +57,7 @@ http
     } else if (req.url === '/readyz') {
       const ready = runtimed.synced && heartbeat.healthy && !terminating;
       res.writeHead(ready ? 200 : 503).end(ready ? 'ok' : 'not ready');
-    } else if (!serveLogs(req, res)) {
+    } else if (!serveLogs(req, res) && !serveArtifacts(req, res)) {
       res.writeHead(404).end();
     }
   })

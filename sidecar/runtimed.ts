@@ -11,6 +11,7 @@ import type { StatusResponse } from '../lib/runtime-proto.ts';
 import { decideRunAction } from './decide.ts';
 import type { LogStore } from './log-store.ts';
 import { runtimedMetrics } from './metrics.ts';
+import type { RunArtifacts, StoredArtifacts } from './artifacts/run-artifacts.ts';
 import { outcomeOf } from './outcome.ts';
 import { RunOutputs } from './run-output.ts';
 import {
@@ -37,6 +38,8 @@ export interface RuntimedOptions {
   workspaceRoot: string;
   /** Where Run output is kept for the log server. */
   logStore: LogStore;
+  /** Collects and stores $KRUNTIME_ARTIFACTS_DIR after an execution. */
+  artifacts: RunArtifacts;
 }
 
 /** What runtimed knows about a Run it is handling right now. */
@@ -240,14 +243,20 @@ export class Runtimed {
     const outcome = outcomeOf(status, await readOutputs(ws), {
       timeoutSeconds: run.spec.timeoutSeconds,
     });
-    await this.finish(run, outcome, ws);
+    const stored = await this.o.artifacts.store(run, ws.artifactsDir, outcome);
+    await this.finish(stored.run, stored.outcome, ws, stored.status);
   }
 
   /**
    * Ends the attempt: writes the terminal status, or Pending for a retry when the policy allows one
    * (retrying lost races from fresh state, as long as the attempt is still this pod's), then cleans up.
    */
-  private async finish(run: Run, outcome: Outcome, ws: RunWorkspace): Promise<void> {
+  private async finish(
+    run: Run,
+    outcome: Outcome,
+    ws: RunWorkspace,
+    artifacts: StoredArtifacts['status'] = {},
+  ): Promise<void> {
     const uid = run.metadata.uid!;
     const exec = this.executions.get(uid);
     if (exec) exec.stage = 'finishing';
@@ -259,7 +268,7 @@ export class Runtimed {
       if (isTerminal(current.status?.phase) || !this.isOurAttempt(current, attemptNo)) break;
       try {
         const next = endOfAttemptStatus(current, outcome);
-        const written = await this.writeStatus(current, next.status);
+        const written = await this.writeStatus(current, { ...next.status, ...artifacts });
         const result = next.retried ? 'Retry' : outcome.phase;
         runtimedMetrics.attempts.inc({ result, reason: outcome.reason });
         if (current.status?.startTime)

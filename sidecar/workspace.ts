@@ -4,6 +4,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Run } from '../lib/api.ts';
 import { validateEntrypoint } from '../lib/validation.ts';
+import { cloneInto, GitSourceError } from './git-source.ts';
 
 export interface RunWorkspace {
   dir: string;
@@ -32,7 +33,14 @@ export async function prepareWorkspace(root: string, run: Run): Promise<RunWorks
   await mkdir(ws.artifactsDir, { recursive: true });
   await writeFile(ws.outputsFile, '');
   const { entrypoint, source } = run.spec;
-  if (source?.git) throw new PrepareSourceError('git source is not supported by this runtimed version');
+  if (source?.git) {
+    try {
+      await cloneInto(ws.dir, source.git, { scratch: path.join(ws.dir, '.krt', 'clone') });
+    } catch (err) {
+      if (err instanceof GitSourceError) throw new PrepareSourceError(err.message);
+      throw err;
+    }
+  }
   if (source?.inline !== undefined) {
     const problem =
       entrypoint === undefined ? 'an inline source needs spec.entrypoint' : validateEntrypoint(entrypoint);

@@ -3,6 +3,7 @@ import type { Command } from '../command.ts';
 import { cancelCommand } from './cancel.ts';
 import { completeCommand, completionCommand } from './completion.ts';
 import { describeCommand } from './describe.ts';
+import { doctorCommand } from './doctor.ts';
 import { backupCommand } from './backup.ts';
 import { getCommand } from './get.ts';
 import { installCommand } from './install.ts';
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   uninstallCommand,
   backupCommand,
   restoreCommand,
+  doctorCommand,
   versionCommand,
   completionCommand,
   completeCommand(() => COMMANDS),
