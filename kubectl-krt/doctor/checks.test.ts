@@ -261,13 +261,13 @@ describe('doctor checks', () => {
   });
 
   it('artifact cleanup stuck on the finalizer, with the maintainer absent or present', () => {
-    const deleting = run('old', { phase: 'Succeeded', artifactStore: { s3: { bucket: 'b' } } }, { deletionTimestamp: iso(300_000), finalizers: [Finalizer.ArtifactCleanup] });
+    const deleting = run('old', { phase: 'Succeeded', artifactStore: { s3: { bucket: 'b', credentialsSecretRef: { name: 'c' } } } }, { deletionTimestamp: iso(300_000), finalizers: [Finalizer.ArtifactCleanup] });
     const [absent] = checkArtifactCleanup(snapshot({ runs: [deleting] }));
     assert.equal(absent.status, 'problem');
     assert.equal(absent.title, 'Run team/old: artifact cleanup is stuck');
     assert.deepEqual(absent.evidence, [
       'deleting since 5m ago, finalizer kruntimes.io/artifact-cleanup still on',
-      'status.artifactStore: {"s3":{"bucket":"b"}}',
+      'status.artifactStore: {"s3":{"bucket":"b","credentialsSecretRef":{"name":"c"}}}',
       'no runtime maintainer Deployment (label app.kubernetes.io/component=runtime-maintainer) in team: nothing removes the finalizer',
     ]);
     const maint = dep('runtime-maintainer-bash', { labels: { 'app.kubernetes.io/component': 'runtime-maintainer' } });
