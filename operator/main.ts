@@ -7,20 +7,24 @@ import { errorMessage, logger } from '../lib/log.ts';
 import { operatorRegistry } from './metrics.ts';
 import { Reaper } from './reaper/reaper.ts';
 import { RuntimeController } from './runtime-controller/controller.ts';
+import { runMaintainer } from './runtime-maintainer/main.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { VERSION as PLATFORM_VERSION } from './version.ts';
 
-const Role = { Scheduler: 'scheduler', Controller: 'controller', All: 'all' } as const;
+const Role = { Scheduler: 'scheduler', Controller: 'controller', All: 'all', Maintainer: 'maintainer' } as const;
 type Role = (typeof Role)[keyof typeof Role];
 
 const role = (process.argv[2] ?? Role.All) as Role;
 if (!Object.values(Role).includes(role)) {
-  console.error(`usage: operator [scheduler|controller|all] (got ${role})`);
+  console.error(`usage: operator [scheduler|controller|all|maintainer] (got ${role})`);
   process.exit(2);
 }
 const namespace = process.env.POD_NAMESPACE ?? 'kruntimes-system';
 const client = await KubeClient.create(loadKubeConfig(), { connections: 16, userAgent: `kruntimes-${role}` });
+// The runtime maintainer (one per Runtime with an artifact store) runs on its own; it never returns.
+if (role === Role.Maintainer) await runMaintainer(client);
 const runtimedImage = process.env.KRUNTIMES_RUNTIMED_IMAGE ?? `kruntimes-runtimed:${PLATFORM_VERSION}`;
+const maintainerImage = process.env.KRUNTIMES_OPERATOR_IMAGE ?? `kruntimes-operator:${PLATFORM_VERSION}`;
 // Leader election timing from the chart's leaderElection values (the elector's defaults otherwise).
 const leaseDurationSeconds = Number(process.env.KRT_LEASE_DURATION_SECONDS) || undefined;
 const renewSeconds = Number(process.env.KRT_LEASE_RENEW_SECONDS) || undefined;
@@ -35,7 +39,7 @@ if (role !== Role.Controller)
 if (role !== Role.Scheduler) {
   components.push({
     name: 'kruntimes-controller',
-    make: () => new RuntimeController({ client, config: { runtimedImage, platformNamespace: namespace } }),
+    make: () => new RuntimeController({ client, config: { runtimedImage, platformNamespace: namespace, maintainerImage } }),
   });
   // The stale Run reaper and Run TTL: one leader at a time, beside the Runtime controller.
   components.push({

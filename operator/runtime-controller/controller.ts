@@ -1,13 +1,14 @@
 // The Runtime controller loop: Runtime and owned-Deployment events enqueue the Runtime; each
 // reconcile applies what decideRuntime says, one Runtime at a time per key.
 import type { V1Deployment } from '@kubernetes/client-node';
-import { Label, MANAGER, type Runtime } from '../../lib/api.ts';
+import { Component, Label, MANAGER, type Runtime } from '../../lib/api.ts';
 import { createInformer, type Informer } from '../../lib/informer.ts';
 import { KeyedQueue } from '../../lib/keyed-queue.ts';
 import { isConflict, isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { errorMessage, logger } from '../../lib/log.ts';
 import { decideRuntime } from './decide.ts';
 import { deploymentName, type RenderConfig } from './render.ts';
+import { maintainerName } from './render-maintainer.ts';
 
 const log = logger.child({ component: 'runtime-controller' });
 const FIELD_MANAGER = 'kruntimes-runtime-controller';
@@ -77,8 +78,16 @@ export class RuntimeController {
     if (!runtime || runtime.metadata.deletionTimestamp) return; // owner references clean up
     const deployment = this.deployments.get(deploymentName(name), namespace);
     const decision = decideRuntime({ runtime, deployment, config: this.config });
+    let maintainerUID: string | undefined;
     for (const obj of decision.apply) {
-      await this.client.apply(objectPath(obj), obj, FIELD_MANAGER);
+      const maintainer = obj.metadata.labels?.[Label.Component] === Component.RuntimeMaintainer;
+      // The maintainer's RBAC is owned by its Deployment, never by the Runtime (render-maintainer.ts).
+      if (maintainer && obj.kind !== 'Deployment' && maintainerUID)
+        obj.metadata.ownerReferences = [
+          { apiVersion: 'apps/v1', kind: 'Deployment', name: maintainerName(name), uid: maintainerUID },
+        ];
+      const applied = await this.client.apply<{ metadata: { uid?: string } }>(objectPath(obj), obj, FIELD_MANAGER);
+      if (maintainer && obj.kind === 'Deployment') maintainerUID = applied.metadata.uid;
     }
     if (decision.apply.length)
       log.info('applied runtime objects', { runtime: key, count: decision.apply.length });

@@ -3,7 +3,11 @@ import type { Runtime } from '../../lib/api.ts';
 import { decideRuntime } from './decide.ts';
 import { renderRuntimeObjects } from './render.ts';
 
-const config = { runtimedImage: 'kruntimes-runtimed:0.1.0', platformNamespace: 'kruntimes-system' };
+const config = {
+  runtimedImage: 'kruntimes-runtimed:0.1.0',
+  platformNamespace: 'kruntimes-system',
+  maintainerImage: 'kruntimes-operator:0.1.0',
+};
 const runtime = (over: Partial<Runtime['spec']> = {}): Runtime => ({
   metadata: { name: 'bash', namespace: 'team', uid: 'rt-uid', generation: 1 },
   spec: {
@@ -92,7 +96,7 @@ describe('Runtime rendering', () => {
     assert.deepEqual(
       role.rules.map((r: { resources: string[]; verbs: string[] }) => `${r.resources}:${r.verbs}`),
       [
-        'runs:get,list,watch',
+        'runs:get,list,watch,patch',
         'runs/status:get,patch,update',
         'pods:get',
         'pods/status:patch',

@@ -12,15 +12,20 @@ import {
   RUNTIMED_CONTAINER,
   RUNTIMED_HTTP_PORT,
   type Runtime,
+  type RuntimeSpec,
   WORKSPACE_MOUNT,
   WORKSPACE_VOLUME,
 } from '../../lib/api.ts';
+import { ARTIFACT_MOUNT, StoreEnv } from '../../lib/artifact-store/open-store.ts';
+import { renderMaintainerObjects } from './render-maintainer.ts';
 
 export interface RenderConfig {
   /** runtimed image used when the Runtime has no spec.daemonImage. */
   runtimedImage: string;
   /** Namespace of the platform (allowed to scrape runtimed's metrics). */
   platformNamespace: string;
+  /** Image of the runtime maintainer (the operator's image, args [maintainer]). */
+  maintainerImage: string;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kubernetes manifests are open-ended objects
@@ -87,7 +92,8 @@ export function renderRuntimeObjects(runtime: Runtime, config: RenderConfig): Ob
       kind: 'Role',
       metadata: meta(runtime, roleName(name), 'runtimed'),
       rules: [
-        { apiGroups: ['kruntimes.io'], resources: ['runs'], verbs: ['get', 'list', 'watch'] },
+        // patch: the artifact-cleanup finalizer, added before the first artifact upload.
+        { apiGroups: ['kruntimes.io'], resources: ['runs'], verbs: ['get', 'list', 'watch', 'patch'] },
         { apiGroups: ['kruntimes.io'], resources: ['runs/status'], verbs: ['get', 'patch', 'update'] },
         { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
         { apiGroups: [''], resources: ['pods/status'], verbs: ['patch'] },
@@ -126,6 +132,7 @@ export function renderRuntimeObjects(runtime: Runtime, config: RenderConfig): Ob
     },
     renderDeployment(runtime, config, sa, !userSA),
   );
+  if (runtime.spec.artifactStore) objects.push(...renderMaintainerObjects(runtime, config));
   return objects;
 }
 
@@ -159,6 +166,7 @@ export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: str
       { name: 'RUNTIME_NAME', value: name },
       { name: 'KRUNTIME_SERVER_ADDR', value: `127.0.0.1:${runtimeServerPort(runtime)}` },
       { name: 'KRUNTIME_WORKSPACE', value: WORKSPACE_MOUNT },
+      ...artifactStoreEnv(runtime.spec),
     ],
     ports: [{ name: 'runtimed', containerPort: RUNTIMED_HTTP_PORT, protocol: 'TCP' }],
     readinessProbe: {
@@ -174,12 +182,13 @@ export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: str
     volumeMounts: [
       workspaceMount,
       ...(ownToken ? [{ name: TOKEN_VOLUME, mountPath: TOKEN_PATH, readOnly: true }] : []),
+      ...artifactStoreMounts(runtime.spec),
     ],
   };
   const volumes = ((podSpec.volumes as Obj[]) ?? []).filter(
-    (v) => v.name !== WORKSPACE_VOLUME && v.name !== TOKEN_VOLUME,
+    (v) => v.name !== WORKSPACE_VOLUME && v.name !== TOKEN_VOLUME && v.name !== ARTIFACT_VOLUME,
   );
-  volumes.push({ name: WORKSPACE_VOLUME, emptyDir: {} });
+  volumes.push({ name: WORKSPACE_VOLUME, emptyDir: {} }, ...artifactStoreVolumes(runtime.spec));
   if (ownToken) {
     volumes.push({
       name: TOKEN_VOLUME,
@@ -221,4 +230,34 @@ export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: str
       },
     },
   };
+}
+
+const ARTIFACT_VOLUME = 'kruntimes-artifacts';
+
+/**
+ * The store's configuration as env for runtimed and the maintainer: the spec as JSON (it holds no
+ * secret) and the credentials from the named Secret. The runtime container never gets these.
+ */
+export function artifactStoreEnv(spec: RuntimeSpec): Obj[] {
+  const store = spec.artifactStore;
+  if (!store) return [];
+  const env: Obj[] = [{ name: StoreEnv.Spec, value: JSON.stringify(store) }];
+  const secret = store.s3?.credentialsSecretRef.name;
+  if (secret) {
+    const key = (name: string, optional: boolean) => ({
+      name,
+      valueFrom: { secretKeyRef: { name: secret, key: name, ...(optional ? { optional: true } : {}) } },
+    });
+    env.push(key(StoreEnv.AccessKeyId, false), key(StoreEnv.SecretAccessKey, false), key(StoreEnv.SessionToken, true));
+  }
+  return env;
+}
+
+export function artifactStoreVolumes(spec: RuntimeSpec): Obj[] {
+  const claimName = spec.artifactStore?.filesystem?.claimName;
+  return claimName ? [{ name: ARTIFACT_VOLUME, persistentVolumeClaim: { claimName } }] : [];
+}
+
+export function artifactStoreMounts(spec: RuntimeSpec): Obj[] {
+  return spec.artifactStore?.filesystem ? [{ name: ARTIFACT_VOLUME, mountPath: ARTIFACT_MOUNT }] : [];
 }

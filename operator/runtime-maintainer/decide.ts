@@ -1,0 +1,19 @@
+// The runtime maintainer's decisions, pure: what to do for a Run, and whether the maintainer
+// itself can go (its Runtime is gone and no Run of it still needs cleanup).
+import { Finalizer, type Run } from '../../lib/api.ts';
+
+export type MaintainerAction = 'cleanup' | 'none';
+
+export function decideRun(run: Run, runtimeName: string): MaintainerAction {
+  if (run.spec.runtime !== runtimeName) return 'none';
+  if (!run.metadata.deletionTimestamp) return 'none';
+  return run.metadata.finalizers?.includes(Finalizer.ArtifactCleanup) ? 'cleanup' : 'none';
+}
+
+/** Deleting its own Deployment is safe only when nothing can need it any more. */
+export function canRetire(input: { runtimeExists: boolean; runs: readonly Run[]; runtimeName: string }): boolean {
+  if (input.runtimeExists) return false;
+  return !input.runs.some(
+    (r) => r.spec.runtime === input.runtimeName && r.metadata.finalizers?.includes(Finalizer.ArtifactCleanup),
+  );
+}

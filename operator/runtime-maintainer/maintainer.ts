@@ -1,0 +1,143 @@
+// The runtime maintainer: watches its Runtime's Runs and, for each deleted Run that holds the
+// artifact-cleanup finalizer, deletes the Run's artifacts from the store recorded in
+// status.artifactStore, then removes the finalizer. A store it cannot reach keeps the finalizer,
+// emits a Warning Event (ArtifactCleanupFailed) and is retried with backoff.
+import { API_VERSION, Finalizer, microTime, type Run } from '../../lib/api.ts';
+import { openStore, type StoreEnvironment } from '../../lib/artifact-store/open-store.ts';
+import { runPrefix } from '../../lib/artifact-store/store.ts';
+import { createInformer, type Informer } from '../../lib/informer.ts';
+import { KeyedQueue } from '../../lib/keyed-queue.ts';
+import { isConflict, isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
+import { errorMessage, logger } from '../../lib/log.ts';
+import { boundMessage } from '../../lib/message.ts';
+import { canRetire, decideRun } from './decide.ts';
+
+export const CLEANUP_FAILED_REASON = 'ArtifactCleanupFailed';
+const RETIRE_CHECK_MS = 10_000;
+
+export interface MaintainerOptions {
+  client: KubeClient;
+  namespace: string;
+  runtimeName: string;
+  /** Its own Deployment, deleted when the maintainer retires. */
+  deploymentName: string;
+  env: StoreEnvironment;
+}
+
+export class RuntimeMaintainer {
+  private readonly o: MaintainerOptions;
+  private runs!: Informer<Run>;
+  private readonly queue: KeyedQueue;
+  private readonly log;
+  private retireTimer?: NodeJS.Timeout;
+
+  constructor(options: MaintainerOptions) {
+    this.o = options;
+    this.log = logger.child({ component: 'runtime-maintainer', runtime: options.runtimeName });
+    this.queue = new KeyedQueue({ handler: (key) => this.handle(key), concurrency: 4, baseDelayMs: 1000, maxDelayMs: 30_000 });
+  }
+
+  async start(): Promise<void> {
+    this.runs = createInformer<Run>({ client: this.o.client, path: Paths.runs(this.o.namespace) });
+    const enqueue = (r: Run) => {
+      if (decideRun(r, this.o.runtimeName) === 'cleanup') this.queue.add(r.metadata.name!);
+    };
+    this.runs.on('add', enqueue);
+    this.runs.on('update', enqueue);
+    await this.runs.start();
+    this.retireTimer = setInterval(() => void this.maybeRetire(), RETIRE_CHECK_MS);
+    this.log.info('runtime maintainer watching Runs');
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.retireTimer);
+    this.queue.stop();
+    await this.runs?.stop();
+  }
+
+  private async handle(name: string): Promise<void> {
+    const run = this.runs.get(name, this.o.namespace);
+    if (!run || decideRun(run, this.o.runtimeName) !== 'cleanup') return;
+    const snapshot = run.status?.artifactStore;
+    if (snapshot) {
+      try {
+        const store = openStore(snapshot, this.o.env);
+        await store.delete((run.status?.artifactRefs ?? []).map((r) => r.key));
+        // Anything else this Run's attempts left below its prefix (a retried attempt, a crash mid-upload).
+        await store.deletePrefix(runPrefix({ prefix: snapshot.s3?.prefix, namespace: this.o.namespace, uid: run.metadata.uid! }));
+        this.log.info('artifacts deleted', { run: name, runUID: run.metadata.uid, store: store.description });
+      } catch (err) {
+        const message = `deleting the artifacts of run ${name} failed; the finalizer ${Finalizer.ArtifactCleanup} stays until it succeeds: ${errorMessage(err)}`;
+        this.log.warn('artifact cleanup failed', { run: name, error: errorMessage(err) });
+        await this.warn(run, message);
+        throw err; // the queue retries with backoff
+      }
+    }
+    await this.removeFinalizer(run);
+  }
+
+  private async removeFinalizer(run: Run): Promise<void> {
+    let current = run;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const finalizers = (current.metadata.finalizers ?? []).filter((f) => f !== Finalizer.ArtifactCleanup);
+      try {
+        await this.o.client.mergePatch(Paths.run(this.o.namespace, run.metadata.name!), {
+          metadata: { resourceVersion: current.metadata.resourceVersion, finalizers },
+        });
+        return;
+      } catch (err) {
+        if (isNotFound(err)) return;
+        if (!isConflict(err)) throw err;
+        current = await this.o.client.get<Run>(Paths.run(this.o.namespace, run.metadata.name!));
+      }
+    }
+    throw new Error(`removing the finalizer of run ${run.metadata.name} kept conflicting`);
+  }
+
+  private async maybeRetire(): Promise<void> {
+    let runtimeExists = true;
+    try {
+      await this.o.client.get(Paths.runtime(this.o.namespace, this.o.runtimeName));
+    } catch (err) {
+      if (!isNotFound(err)) return;
+      runtimeExists = false;
+    }
+    if (!canRetire({ runtimeExists, runs: this.runs.list(this.o.namespace), runtimeName: this.o.runtimeName })) return;
+    this.log.info('the Runtime is gone and no Run needs cleanup: deleting the maintainer Deployment');
+    try {
+      await this.o.client.delete(`/apis/apps/v1/namespaces/${this.o.namespace}/deployments/${this.o.deploymentName}`);
+    } catch (err) {
+      if (!isNotFound(err)) this.log.warn('deleting the maintainer Deployment failed', { error: errorMessage(err) });
+    }
+  }
+
+  private async warn(run: Run, message: string): Promise<void> {
+    const now = new Date();
+    await this.o.client
+      .create(Paths.events(this.o.namespace), {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { generateName: `${run.metadata.name}.`, namespace: this.o.namespace },
+        involvedObject: {
+          apiVersion: API_VERSION,
+          kind: 'Run',
+          name: run.metadata.name,
+          namespace: this.o.namespace,
+          uid: run.metadata.uid,
+          resourceVersion: run.metadata.resourceVersion,
+        },
+        type: 'Warning',
+        reason: CLEANUP_FAILED_REASON,
+        action: 'Cleanup',
+        message: boundMessage(message),
+        eventTime: microTime(now),
+        firstTimestamp: `${now.toISOString().slice(0, 19)}Z`,
+        lastTimestamp: `${now.toISOString().slice(0, 19)}Z`,
+        count: 1,
+        reportingComponent: 'kruntimes-runtime-maintainer',
+        reportingInstance: process.env.HOSTNAME ?? 'maintainer',
+        source: { component: 'kruntimes-runtime-maintainer' },
+      })
+      .catch((err: unknown) => this.log.warn('event not recorded', { error: errorMessage(err) }));
+  }
+}
