@@ -100,30 +100,38 @@ export function setupPlatform(): Promise<Platform> {
   platform ??= (async () => {
     const { kubeconfigPath } = await ensureCluster();
     process.env.KUBECONFIG = kubeconfigPath;
-    await kubectl(['apply', '--server-side', '--force-conflicts', '-f', 'manifests/crds']);
-    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', 'manifests/crds']);
-    await kubectl(['apply', '--server-side', '--force-conflicts', '-f', 'manifests/platform']);
-    const hash = sourceHash();
-    for (const name of ['kruntimes-scheduler', 'kruntimes-controller']) {
-      await kubectl([
-        'patch',
-        'deployment',
-        name,
-        '-n',
-        PLATFORM_NAMESPACE,
-        '-p',
-        JSON.stringify({
-          spec: { template: { metadata: { annotations: { 'kruntimes.io/source-hash': hash } } } },
-        }),
-      ]);
-    }
-    for (const name of ['kruntimes-scheduler', 'kruntimes-controller']) {
-      await kubectl(['rollout', 'status', `deployment/${name}`, '-n', PLATFORM_NAMESPACE, '--timeout=120s']);
-    }
+    await installPlatformFromManifests();
     const client = await KubeClient.create(loadKubeConfig({ kubeconfig: kubeconfigPath }));
     return { kubeconfigPath, client };
   })();
   return platform;
+}
+
+/**
+ * Applies manifests/crds and manifests/platform and rolls the operator to the working tree's code.
+ * setupPlatform does it once per process; a test that removed the platform calls it to put it back.
+ */
+export async function installPlatformFromManifests(): Promise<void> {
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', 'manifests/crds']);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', 'manifests/crds']);
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', 'manifests/platform']);
+  const hash = sourceHash();
+  for (const name of ['kruntimes-scheduler', 'kruntimes-controller']) {
+    await kubectl([
+      'patch',
+      'deployment',
+      name,
+      '-n',
+      PLATFORM_NAMESPACE,
+      '-p',
+      JSON.stringify({
+        spec: { template: { metadata: { annotations: { 'kruntimes.io/source-hash': hash } } } },
+      }),
+    ]);
+  }
+  for (const name of ['kruntimes-scheduler', 'kruntimes-controller']) {
+    await kubectl(['rollout', 'status', `deployment/${name}`, '-n', PLATFORM_NAMESPACE, '--timeout=120s']);
+  }
 }
 
 let nsCounter = 0;
