@@ -21,7 +21,6 @@ const paths = {
   pvc: (ns: string, name: string) => `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`,
   namespace: (name: string) => `/api/v1/namespaces/${name}`,
   configMap: (ns: string, name: string) => `/api/v1/namespaces/${ns}/configmaps/${name}`,
-  configMaps: (ns: string) => `/api/v1/namespaces/${ns}/configmaps`,
   crd: (name: string) => `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
 };
 
@@ -217,12 +216,7 @@ export class Restorer {
         await this.createOrGet(paths.secrets(step.namespace!), step.name, this.find(this.backup.secrets, step));
         return;
       case 'InstallRecord':
-        await this.createOrGet(paths.configMaps(PLATFORM_NAMESPACE), INSTALL_RECORD_CONFIGMAP, {
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          metadata: { name: INSTALL_RECORD_CONFIGMAP, namespace: PLATFORM_NAMESPACE },
-          data: this.backup.installRecord,
-        });
+        // Never created here: kubectl krt install (restore --install) writes it with the platform.
         return;
       case 'Runtime': {
         // A Runtime's status describes its Pods in this cluster; the Runtime controller writes it anew.

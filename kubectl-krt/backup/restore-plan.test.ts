@@ -44,7 +44,7 @@ describe('restore plan', () => {
     assert.deepEqual(lines(b, empty()), [
       'Namespace a: create',
       'Secret a/s3: create',
-      'InstallRecord kruntimes-system/kruntimes-install: create',
+      'InstallRecord kruntimes-system/kruntimes-install: skip (this platform was not installed with kubectl krt install; the recorded values stay in the archive (install-record.json))',
       'Runtime a/bash: create',
       'Workflow a/w: create',
       'Run a/r1: create',

@@ -84,14 +84,17 @@ export function planRestore(backup: BackupContents, cluster: ClusterState): Step
     });
   }
 
-  // 2. The platform is checked by the command; its install record comes back if it is gone.
+  // 2. The platform is the command's to check (and with --install, to install, which writes the
+  // record). A platform installed by other means (Helm, manifests) gets no record it did not make.
   if (backup.installRecord) {
     steps.push({
       kind: StepKind.InstallRecord,
       namespace: 'kruntimes-system',
       name: 'kruntimes-install',
-      action: cluster.installRecord ? StepAction.Unchanged : StepAction.Create,
-      ...(cluster.installRecord ? { reason: "exists; the cluster's record is kept" } : {}),
+      action: cluster.installRecord ? StepAction.Unchanged : StepAction.Skip,
+      reason: cluster.installRecord
+        ? "exists; the cluster's record is kept"
+        : 'this platform was not installed with kubectl krt install; the recorded values stay in the archive (install-record.json)',
     });
   }
 
