@@ -100,7 +100,7 @@ async function runtimeReady(client: KubeClient, ns: string): Promise<void> {
     await waitForRuntimeReady(client, ns, 'bash', 180_000);
   } catch (err) {
     const state = await kubectl(['get', 'runtime,deployment,pods', '-n', ns, '-o', 'yaml'], { check: false });
-    throw new Error(`${(err as Error).message}\n${state.stdout.slice(-6000)}`);
+    throw new Error(`${(err as Error).message}\n${state.stdout.slice(-6000)}`, { cause: err });
   }
 }
 
