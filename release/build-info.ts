@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import type { BuildInfo } from '../kubectl-krt/version.ts';
 
 /** Everything the plugin bundle is made from: its code, what it imports, the dependency pins, the packaging. */
-export const PLUGIN_SOURCES = ['kubectl-krt', 'lib', 'release', 'package.json', 'package-lock.json', 'LICENSE'] as const;
+export const PLUGIN_SOURCES = ['kubectl-krt', 'lib', 'manifests', 'release', 'package.json', 'package-lock.json', 'LICENSE'] as const;
 
 function files(root: string, rel: string): string[] {
   const path = join(root, rel);

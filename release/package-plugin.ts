@@ -14,6 +14,7 @@ import { parseArgs, promisify } from 'node:util';
 import * as esbuild from 'esbuild-wasm';
 import { inject } from 'postject';
 import { krewManifest, type ReleasedArchive } from '../krew/krew-manifest.ts';
+import { MANIFEST_INDEX_ASSET, seaManifestAssets } from '../kubectl-krt/install/manifest-files.ts';
 import type { BuildInfo } from '../kubectl-krt/version.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { sha256Hex, tarGz } from './archive.ts';
@@ -66,12 +67,17 @@ async function makeBlob(work: string, bundleFile: string): Promise<Buffer> {
   const config = join(work, 'sea-config.json');
   const blob = join(work, 'sea-prep.blob');
   // No code cache or snapshot: both are specific to the platform that makes the blob.
+  // The YAML install/upgrade/doctor read from manifests/ travel inside the binary as assets.
+  const manifests = seaManifestAssets(ROOT);
+  const index = join(work, 'manifest-index.json');
+  await writeFile(index, JSON.stringify(manifests.index));
   const seaConfig = {
     main: bundleFile,
     output: blob,
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: false,
+    assets: { ...manifests.files, [MANIFEST_INDEX_ASSET]: index },
   };
   await writeFile(config, JSON.stringify(seaConfig));
   await run(node, ['--experimental-sea-config', config], { cwd: work });

@@ -2,9 +2,9 @@
 // the e2e suite applies too) with the chart's values put in, the CRDs are manifests/crds, and the
 // Runtimes are the charts/kruntimes-runtimes objects. charts/kruntimes renders the same objects from
 // the same values with Go templates; test/e2e/install.e2e.ts compares `helm template` with this.
-import { readdirSync, readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { API_VERSION } from '../../lib/api.ts';
+import { manifestFiles } from './manifest-files.ts';
 import { BUILTIN_RUNTIMES, type PlatformValues, type RuntimesValues } from './values.ts';
 
 export interface K8sObject {
@@ -14,15 +14,10 @@ export interface K8sObject {
   [field: string]: unknown;
 }
 
-const MANIFESTS = new URL('../../manifests/', import.meta.url);
-
 function readObjects(dir: string): K8sObject[] {
-  const url = new URL(`${dir}/`, MANIFESTS);
-  return readdirSync(url)
-    .filter((f) => f.endsWith('.yaml'))
-    .sort()
+  return manifestFiles(dir)
     .flatMap((f) =>
-      parseAllDocuments(readFileSync(new URL(f, url), 'utf8'))
+      parseAllDocuments(f.text)
         .map((d) => d.toJS() as K8sObject | null)
         .filter((o): o is K8sObject => o !== null),
     );
