@@ -1,5 +1,6 @@
 // Every subcommand, in the order help lists them.
 import type { Command } from '../command.ts';
+import { artifactsCommand } from './artifacts.ts';
 import { cancelCommand } from './cancel.ts';
 import { completeCommand, completionCommand } from './completion.ts';
 import { describeCommand } from './describe.ts';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   logsCommand,
   cancelCommand,
   waitCommand,
+  artifactsCommand,
   runtimeCommand,
   installCommand,
   upgradeCommand,
