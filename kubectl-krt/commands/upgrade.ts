@@ -8,31 +8,8 @@ import { runtimesNamespaces, userValues, VALUES_FLAGS } from '../install/options
 import { Mode } from '../install/preflight.ts';
 import { preflight } from '../install/preflight-run.ts';
 import { type InstallRecord, readInstallRecord } from '../install/record.ts';
-import {
-  defaultPlatformValues,
-  defaultRuntimesValues,
-  mergeValues,
-  overridesOf,
-  platformValues,
-  runtimesValues,
-  type ValuesTree,
-} from '../install/values.ts';
+import { upgradeValues } from '../install/values.ts';
 import { CLIENT_VERSION } from '../version.ts';
-
-/**
- * The values of an upgrade: this version's defaults, the choices the user made at install (what the
- * record holds that differed from that version's defaults, so default image tags move to the new
- * version), then the new flags.
- */
-export function upgradeValues(record: InstallRecord, user: { platform: ValuesTree; runtimes: ValuesTree }, version: string) {
-  const tree = (v: unknown) => v as ValuesTree;
-  const keptPlatform = overridesOf(tree(record.platformValues), tree(defaultPlatformValues(record.version)));
-  const keptRuntimes = overridesOf(tree(record.runtimesValues), tree(defaultRuntimesValues(record.version)));
-  return {
-    platform: platformValues(version, mergeValues(keptPlatform, user.platform)),
-    runtimes: runtimesValues(version, mergeValues(keptRuntimes, user.runtimes)),
-  };
-}
 
 export const upgradeCommand: Command = {
   name: 'upgrade',

@@ -8,6 +8,7 @@ import {
   platformValues,
   runtimesValues,
   splitValues,
+  upgradeValues,
 } from './values.ts';
 
 describe('install values', () => {
@@ -48,5 +49,27 @@ describe('install values', () => {
     const old = defaultPlatformValues('0.1.0');
     const effective = { ...old, logLevel: 'debug', scheduler: { ...old.scheduler, image: 'reg/op:9' } };
     assert.deepEqual(overridesOf(effective as never, old as never), { logLevel: 'debug', scheduler: { image: 'reg/op:9' } });
+  });
+});
+
+describe('upgrade values', () => {
+  const installed = {
+    version: '0.1.0',
+    platformValues: platformValues('0.1.0', { logLevel: 'debug', controller: { image: 'reg/op:7.0.0' } }),
+    runtimesValues: runtimesValues('0.1.0', { bash: { capacity: 6 } }),
+  };
+  it('moves default images to the new version, keeps pinned ones and the other choices', () => {
+    const v = upgradeValues(installed, { platform: {}, runtimes: {} }, '0.2.0');
+    assert.equal(v.platform.scheduler.image, 'kruntimes-operator:0.2.0');
+    assert.equal(v.platform.runtimed.image, 'kruntimes-runtimed:0.2.0');
+    assert.equal(v.platform.controller.image, 'reg/op:7.0.0');
+    assert.equal(v.platform.logLevel, 'debug');
+    assert.equal(v.runtimes.bash.capacity, 6);
+    assert.equal(v.runtimes.bash.image, 'kruntimes-bash-runtime:0.2.0');
+  });
+  it('lets new flags win over recorded values', () => {
+    const v = upgradeValues(installed, { platform: { logLevel: 'warn' }, runtimes: { bash: { capacity: 2 } } }, '0.2.0');
+    assert.equal(v.platform.logLevel, 'warn');
+    assert.equal(v.runtimes.bash.capacity, 2);
   });
 });

@@ -266,3 +266,22 @@ export function runtimesValues(version: string, overrides: ValuesTree): Runtimes
   placement(v, 'runtimes.');
   return v;
 }
+
+/**
+ * The values of an upgrade: this version's defaults, the choices the user made at install (what the
+ * record holds that differed from that version's defaults, so default image tags move to the new
+ * version), then the new flags.
+ */
+export function upgradeValues(
+  record: { version: string; platformValues: PlatformValues; runtimesValues: RuntimesValues },
+  user: { platform: ValuesTree; runtimes: ValuesTree },
+  version: string,
+): { platform: PlatformValues; runtimes: RuntimesValues } {
+  const tree = (v: unknown) => v as ValuesTree;
+  const keptPlatform = overridesOf(tree(record.platformValues), tree(defaultPlatformValues(record.version)));
+  const keptRuntimes = overridesOf(tree(record.runtimesValues), tree(defaultRuntimesValues(record.version)));
+  return {
+    platform: platformValues(version, mergeValues(keptPlatform, user.platform)),
+    runtimes: runtimesValues(version, mergeValues(keptRuntimes, user.runtimes)),
+  };
+}
