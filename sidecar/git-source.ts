@@ -58,6 +58,9 @@ export async function cloneInto(
       what,
     });
   }
+  // The watch during the clone samples; a fast clone can finish between two samples.
+  if ((await sizeOf(clone)) > limits.maxBytes)
+    throw new GitSourceError(`${what} failed: the repository is larger than ${limits.maxBytes} bytes`);
   const from = path.resolve(clone, source.subPath ?? '.');
   if (from !== clone && !from.startsWith(clone + path.sep))
     throw new GitSourceError(`spec.source.git.subPath ${source.subPath} escapes the repository`);
