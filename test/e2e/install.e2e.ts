@@ -50,7 +50,8 @@ const krt = (args: string[], input?: string) =>
     env: { PATH: `${KUBECTL_DIR}${path.delimiter}${process.env.PATH}`, NO_COLOR: '1' },
     timeoutMs: 300_000,
   });
-const ok = (r: CommandResult, what: string) => assert.equal(r.code, 0, `${what}: ${r.stderr}${r.stdout}`);
+const exits = (r: CommandResult, code: number, what: string) => assert.equal(r.code, code, `${what}: ${r.stderr}${r.stdout}`);
+const ok = (r: CommandResult, what: string) => exits(r, 0, what);
 const docs = (yaml: string) =>
   parseAllDocuments(yaml)
     .map((d) => d.toJS() as K8sObject | null)
@@ -191,13 +192,13 @@ describe('Helm charts and kubectl krt install | upgrade | uninstall', function (
 
   it('rejects bad input before touching the cluster, naming the flag or value', async () => {
     const bad = await krt(['install', '--set', 'bash.capacity=0']);
-    assert.equal(bad.code, 2);
+    exits(bad, 2, 'bad');
     assert.match(bad.stderr, /value bash.capacity: expected an integer ≥ 1, got 0/);
     const latest = await krt(['install', '--scheduler-image', 'kruntimes-operator:latest']);
-    assert.equal(latest.code, 2);
+    exits(latest, 2, 'latest');
     assert.match(latest.stderr, /scheduler.image: kruntimes-operator:latest has no fixed tag/);
     const ns = await krt(['install', '--runtimes-namespace', 'Bad_NS']);
-    assert.equal(ns.code, 2);
+    exits(ns, 2, 'ns');
     assert.match(ns.stderr, /--runtimes-namespace "Bad_NS": not a valid namespace name/);
     assert.equal(await recordData(), undefined);
   });
@@ -229,7 +230,7 @@ describe('Helm charts and kubectl krt install | upgrade | uninstall', function (
     await runSucceeds(client, krtNs, 'after-install');
 
     const again = await krt(['install']);
-    assert.equal(again.code, 5);
+    exits(again, 5, 'again');
     assert.match(again.stderr, new RegExp(`kruntimes ${VERSION} is already installed .*use kubectl krt upgrade`));
   });
 
@@ -267,7 +268,7 @@ describe('Helm charts and kubectl krt install | upgrade | uninstall', function (
     await runSucceeds(client, helmNs, 'after-helm');
 
     const refused = await krt(['upgrade']);
-    assert.equal(refused.code, 5);
+    exits(refused, 5, 'refused');
     assert.match(refused.stderr, /Deployment kruntimes-scheduler belongs to Helm release kruntimes in namespace kruntimes-system: manage it with helm/);
   });
 
@@ -307,7 +308,7 @@ describe('Helm charts and kubectl krt install | upgrade | uninstall', function (
     await kubectl(['patch', 'configmap', 'kruntimes-install', '-n', PLATFORM_NAMESPACE, '--type=merge', '-p', '{"data":{"version":"99.0.0"}}']);
     try {
       const r = await krt(['upgrade', '--set', 'logLevel=warn']);
-      assert.equal(r.code, 5);
+      exits(r, 5, 'r');
       assert.match(r.stderr, new RegExp(`this plugin \\(${VERSION}\\) is older than the installed kruntimes \\(99.0.0\\): refusing to downgrade; .*--force`));
       assert.equal(await deploymentEnv('kruntimes-controller', 'KRT_LOG_LEVEL'), 'debug');
       assert.equal((await recordData())!.version, '99.0.0');
@@ -318,7 +319,7 @@ describe('Helm charts and kubectl krt install | upgrade | uninstall', function (
 
   it('uninstall --delete-crds without --yes says what it would delete and deletes nothing', async () => {
     const r = await krt(['uninstall', '--delete-crds']);
-    assert.equal(r.code, 2);
+    exits(r, 2, 'r');
     assert.match(r.stderr, /--delete-crds deletes the CRDs runs.kruntimes.io, runtimes.kruntimes.io, workflows.kruntimes.io and with them \d+ Runs?, \d+ Runtimes? and \d+ Workflows? in all namespaces\. Refusing without confirmation: .*--yes/);
     for (const crd of CRDS) ok(await kubectl(['get', 'crd', crd], { check: false }), crd);
     ok(await kubectl(['get', 'runtime', 'bash', '-n', krtNs], { check: false }), 'Runtime kept');
