@@ -1,18 +1,21 @@
 // Maps what the Runtime Server reports (plus the outputs file) to the Run's terminal outcome.
 import { Reason, RunPhase } from '../lib/api.ts';
 import { tail } from '../lib/message.ts';
-import { parseOutputs } from '../lib/outputs.ts';
+import { type OutputsResult, parseOutputs } from '../lib/outputs.ts';
 import type { Outcome } from '../lib/run-status.ts';
 import { ExecutionState, FailureMessage, type StatusResponse } from '../lib/runtime-proto.ts';
+import type { OutputsProblem } from './workspace.ts';
 
 const STDERR_TAIL_BYTES = 512;
 
 export function outcomeOf(
   status: StatusResponse,
-  outputsText: string,
+  /** The outputs file's text, or why it could not be read (readOutputs). */
+  outputsText: string | OutputsProblem,
   options: { cancelRequested?: boolean; timeoutSeconds?: number } = {},
 ): Outcome {
-  const parsed = parseOutputs(outputsText);
+  const parsed: OutputsResult =
+    typeof outputsText === 'string' ? parseOutputs(outputsText) : { ok: false, ...outputsText };
   const outputs = parsed.ok && Object.keys(parsed.outputs).length > 0 ? parsed.outputs : undefined;
   if (status.state === ExecutionState.Succeeded) {
     if (!parsed.ok)

@@ -1,8 +1,9 @@
 // The per-Run workspace on the volume runtimed shares with the Runtime Server:
 // <root>/runs/<uid>/ holds the source; <root>/runs/<uid>/.krt/ the outputs file and artifacts dir.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { type FileHandle, mkdir, open, realpath, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Run } from '../lib/api.ts';
+import { Limits, Reason, type Run } from '../lib/api.ts';
 import { validateEntrypoint } from '../lib/validation.ts';
 import { cloneInto, GitSourceError } from './git-source.ts';
 
@@ -54,11 +55,49 @@ export async function prepareWorkspace(root: string, run: Run): Promise<RunWorks
   return ws;
 }
 
-export async function readOutputs(ws: RunWorkspace): Promise<string> {
+/** Why the outputs file was not read: the Run fails with this reason (never retried). */
+export interface OutputsProblem {
+  reason: typeof Reason.OutputsInvalid | typeof Reason.OutputsTooLarge;
+  message: string;
+}
+
+/** The most runtimed reads of an outputs file; parseOutputs refuses the same size. */
+const OUTPUTS_READ_MAX = Limits.outputsTotalBytes * 4;
+
+/**
+ * The workload's outputs file, read defensively: the workload controls the workspace, so the file
+ * may be a symbolic link to one of runtimed's own files (its API token), a FIFO that would block,
+ * huge, or not UTF-8. Only a regular file inside the workspace, within the bound, in valid UTF-8
+ * is read; '' when there is none.
+ */
+export async function readOutputs(ws: RunWorkspace): Promise<string | OutputsProblem> {
+  const invalid = (message: string): OutputsProblem => ({ reason: Reason.OutputsInvalid, message });
+  let handle: FileHandle;
   try {
-    return await readFile(ws.outputsFile, 'utf8');
-  } catch {
-    return '';
+    handle = await open(ws.outputsFile, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return '';
+    if (code === 'ELOOP') return invalid('$KRUNTIME_OUTPUTS is a symbolic link; it must be a regular file');
+    return invalid(`$KRUNTIME_OUTPUTS cannot be read (${code ?? 'error'})`);
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) return invalid('$KRUNTIME_OUTPUTS is not a regular file');
+    // O_NOFOLLOW covers the file itself; a directory on its path replaced by a link is caught here.
+    const [real, root] = await Promise.all([realpath(ws.outputsFile), realpath(ws.dir)]);
+    if (!real.startsWith(root + path.sep)) return invalid('$KRUNTIME_OUTPUTS points outside the Run workspace');
+    if (st.size > OUTPUTS_READ_MAX)
+      return { reason: Reason.OutputsTooLarge, message: `outputs file exceeds ${OUTPUTS_READ_MAX} bytes` };
+    const buf = Buffer.alloc(st.size);
+    const { bytesRead } = await handle.read(buf, 0, st.size, 0);
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, bytesRead));
+    } catch {
+      return invalid('$KRUNTIME_OUTPUTS is not valid UTF-8');
+    }
+  } finally {
+    await handle.close();
   }
 }
 
