@@ -170,3 +170,43 @@ export function endOfAttemptStatus(
   if (retry.retry) return { status: retryStatus(run, outcome, retry, now), retried: true };
   return { status: terminalStatus(run, outcome, now), retried: false };
 }
+
+/**
+ * Back to Pending without spending an attempt, for an attempt that certainly never executed
+ * (its pod went away before claiming it, or the Runtime Server could not be reached to start it):
+ * the scheduler counts attempts on assignment, so the count goes back by one.
+ */
+export function rescheduleStatus(
+  run: Run,
+  cause: { reason: string; message: string },
+  now = microTime(),
+  /** When the scheduler may assign it again (default: at once). */
+  retryAfter = now,
+): RunStatusPatch {
+  const message = boundMessage(`${cause.message}; rescheduling`);
+  let conditions = run.status?.conditions;
+  if (conditions?.some((c) => c.type === RunConditionType.Running)) {
+    conditions = setCondition(
+      conditions,
+      { type: RunConditionType.Running, status: 'False', reason: cause.reason, message },
+      now,
+    );
+  }
+  conditions = setCondition(
+    conditions,
+    { type: RunConditionType.Scheduled, status: 'False', reason: cause.reason, message },
+    now,
+  );
+  return {
+    phase: RunPhase.Pending,
+    reason: Reason.RetryBackoff,
+    message,
+    attempt: Math.max(0, (run.status?.attempt ?? 1) - 1),
+    retryAfter,
+    assignedPod: null,
+    assignedPodUID: null,
+    scheduledTime: null,
+    startTime: null,
+    conditions,
+  };
+}

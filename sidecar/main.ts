@@ -28,7 +28,15 @@ const artifacts = new RunArtifacts({
   log: logger.child({ component: 'artifacts' }),
 });
 const serveArtifacts = artifactRoutes({ client, namespace: config.namespace, env: storeEnv });
-const runtimed = new Runtimed({ client, server, ...config, logStore, artifacts });
+const runtimed = new Runtimed({
+  client,
+  server,
+  ...config,
+  logStore,
+  artifacts,
+  // The heartbeat is created below; Runs (and so this call) only arrive once both exist.
+  onServerUnavailable: () => void heartbeat.beat(),
+});
 const serveLogs = logRoutes({ store: logStore, podName: config.podName });
 let terminating = false;
 

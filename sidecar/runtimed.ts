@@ -1,11 +1,17 @@
 // runtimed: claims the Runs the scheduler assigned to this pod, runs them on the local Runtime
 // Server, and writes their status. One watch (Runs whose status.assignedPod is this pod) drives it.
-import { isTerminal, Reason, type Run, RunPhase } from '../lib/api.ts';
+import { isTerminal, microTime, Reason, type Run, RunPhase } from '../lib/api.ts';
 import { EventAction, EventType, recordRunEvent } from '../lib/events.ts';
 import { createInformer, type Informer } from '../lib/informer.ts';
 import { isConflict, isNotFound, type KubeClient, newerOf, Paths } from '../lib/kube-client.ts';
 import { errorMessage, type Logger, logger } from '../lib/log.ts';
-import { endOfAttemptStatus, type Outcome, type RunStatusPatch, runningStatus } from '../lib/run-status.ts';
+import {
+  endOfAttemptStatus,
+  type Outcome,
+  type RunStatusPatch,
+  rescheduleStatus,
+  runningStatus,
+} from '../lib/run-status.ts';
 import { type RuntimeServerClient, RuntimeServerError } from '../lib/runtime-client.ts';
 import type { StatusResponse } from '../lib/runtime-proto.ts';
 import { decideRunAction } from './decide.ts';
@@ -38,6 +44,8 @@ export interface RuntimedOptions {
   workspaceRoot: string;
   /** Where Run output is kept for the log server. */
   logStore: LogStore;
+  /** Called when the Runtime Server cannot be reached, so the heartbeat can report it at once. */
+  onServerUnavailable?: () => void;
   /** Collects and stores $KRUNTIME_ARTIFACTS_DIR after an execution. */
   artifacts: RunArtifacts;
 }
@@ -201,6 +209,13 @@ export class Runtimed {
         entrypoint: run.spec.entrypoint ?? '',
       });
     } catch (err) {
+      if (err instanceof RuntimeServerError && err.isUnavailable) {
+        // Nothing started: the Runtime Server is down or restarting. Tell the scheduler at once
+        // (heartbeat) and hand the Run back without spending one of its attempts.
+        this.o.onServerUnavailable?.();
+        await this.handBack(claimed, `the Runtime Server of pod ${this.o.podName} was unavailable`, ws);
+        return;
+      }
       await this.finish(
         claimed,
         {
@@ -320,6 +335,38 @@ export class Runtimed {
       this.o.server.forget(uid).catch(() => {});
       removeWorkspace(ws).catch(() => {});
     });
+  }
+
+  /** Returns a claimed Run that never started to Pending (same attempt number), then cleans up. */
+  private async handBack(run: Run, message: string, ws: RunWorkspace): Promise<void> {
+    const uid = run.metadata.uid!;
+    const exec = this.executions.get(uid);
+    if (exec) exec.stage = 'finishing';
+    this.outputs.end(uid);
+    const attemptNo = run.status?.attempt ?? 0;
+    const current = newerOf(run, this.runs.get(run.metadata.name!, run.metadata.namespace));
+    if (!isTerminal(current.status?.phase) && this.isOurAttempt(current, attemptNo)) {
+      try {
+        // A second's pause lets the heartbeat take this pod out of scheduling first.
+        const status = rescheduleStatus(
+          current,
+          { reason: Reason.RuntimeExecute, message },
+          microTime(),
+          microTime(new Date(Date.now() + 1000)),
+        );
+        await this.writeStatus(current, status);
+        runtimedMetrics.attempts.inc({ result: 'Reschedule', reason: Reason.RuntimeExecute });
+        this.log.warn('handed the Run back for rescheduling', { run: run.metadata.name, runUID: uid, message });
+      } catch (err) {
+        // A lost race means someone else moved the Run on; anything else leaves it Running here,
+        // which the reaper resolves if this pod cannot finish it.
+        this.log.warn('handing the Run back failed', { run: run.metadata.name, error: errorMessage(err) });
+      }
+    }
+    if (this.executions.get(uid) === exec) this.executions.delete(uid);
+    runtimedMetrics.active.set(this.executions.size);
+    this.rememberFinished(`${uid}/${attemptNo}`);
+    setImmediate(() => removeWorkspace(ws).catch(() => {}));
   }
 
   private async finishUnstarted(run: Run): Promise<void> {

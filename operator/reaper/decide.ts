@@ -1,8 +1,7 @@
 // The stale Run reaper's decision: is the pod a Scheduled or Running Run is assigned to still able
 // to finish it, and if not, what becomes of the Run. Pure: the loop feeds it cache snapshots.
-import { Limits, microTime, Reason, type Run, RunConditionType, RunPhase } from '../../lib/api.ts';
-import { boundMessage } from '../../lib/message.ts';
-import { endOfAttemptStatus, type RunStatusPatch, setCondition } from '../../lib/run-status.ts';
+import { Limits, microTime, Reason, type Run, RunPhase } from '../../lib/api.ts';
+import { endOfAttemptStatus, rescheduleStatus, type RunStatusPatch } from '../../lib/run-status.ts';
 
 /** What the reaper reads of a Runtime Pod. */
 export interface ReaperPodView {
@@ -96,26 +95,8 @@ export function reap(run: Run, verdict: Verdict, nowMs: number): ReapAction {
     return { result: ReapResult.End, status: s };
   }
   if (status.phase === RunPhase.Scheduled) {
-    const message = boundMessage(`${verdict.message} before it started the Run; rescheduling`);
-    return {
-      result: ReapResult.Reschedule,
-      status: {
-        phase: RunPhase.Pending,
-        reason: Reason.RetryBackoff,
-        message,
-        // The scheduler counts an attempt when it assigns one; this one never ran.
-        attempt: Math.max(0, (status.attempt ?? 1) - 1),
-        retryAfter: now,
-        assignedPod: null,
-        assignedPodUID: null,
-        scheduledTime: null,
-        conditions: setCondition(
-          status.conditions,
-          { type: RunConditionType.Scheduled, status: 'False', reason: verdict.reason, message },
-          now,
-        ),
-      },
-    };
+    const cause = { reason: verdict.reason, message: `${verdict.message} before it started the Run` };
+    return { result: ReapResult.Reschedule, status: rescheduleStatus(run, cause, now) };
   }
   const next = endOfAttemptStatus(run, { phase: RunPhase.Failed, reason: verdict.reason, message: verdict.message }, nowMs);
   return { result: next.retried ? ReapResult.Retry : ReapResult.End, status: next.status };
