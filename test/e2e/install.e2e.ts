@@ -37,8 +37,12 @@ const VERSION = pkg.version;
 const KUBECTL_DIR = path.join(cacheDir(), `k8s-v${KUBE_VERSION}`, 'bin');
 const CRDS = ['runs.kruntimes.io', 'runtimes.kruntimes.io', 'workflows.kruntimes.io'];
 const DEPLOYMENTS = ['kruntimes-scheduler', 'kruntimes-controller'];
-/** Same values for the plugin and for helm; python is off to spare the shared machine a pod. */
-const SETS = ['scheduler.replicas=1', 'leaderElection.leaseDurationSeconds=20', 'python.enabled=false', 'bash.capacity=3'];
+/**
+ * Same values for the plugin and for helm; python is off to spare the shared machine a pod. The
+ * platform settings checked on the live objects are ones manifests/platform does not set, so that
+ * another suite re-applying the manifests meanwhile (setupPlatform) does not undo them.
+ */
+const SETS = ['scheduler.replicas=1', 'scheduler.resources.requests.cpu=10m', 'python.enabled=false', 'bash.capacity=3'];
 const PLATFORM_SETS = SETS.filter((s) => !s.startsWith('bash.') && !s.startsWith('python.'));
 const RUNTIME_SETS = SETS.filter((s) => s.startsWith('bash.') || s.startsWith('python.'));
 
@@ -105,9 +109,9 @@ async function runtimeReady(client: KubeClient, ns: string): Promise<void> {
   }
 }
 
-async function deploymentEnv(name: string, env: string): Promise<string | undefined> {
+async function cpuRequest(name: string): Promise<string | undefined> {
   const d = JSON.parse((await kubectl(['get', 'deployment', name, '-n', PLATFORM_NAMESPACE, '-o', 'json'])).stdout);
-  return d.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === env)?.value;
+  return d.spec.template.spec.containers[0].resources?.requests?.cpu;
 }
 
 describe('Helm charts and kubectl krt install | upgrade | uninstall', function () {
@@ -215,7 +219,7 @@ describe('Helm charts and kubectl krt install | upgrade | uninstall', function (
     const record = parseInstallRecord(data);
     assert.equal(record.version, VERSION);
     assert.deepEqual(record.runtimesNamespaces, [krtNs]);
-    assert.equal(record.platformValues.leaderElection.leaseDurationSeconds, 20);
+    assert.deepEqual(record.platformValues.scheduler.resources, { requests: { cpu: '10m' } });
     assert.equal(record.runtimesValues.bash.capacity, 3);
     assert.equal(record.runtimesValues.python.enabled, false);
     assert.equal(record.platformValues.scheduler.image, `kruntimes-operator:${VERSION}`);
@@ -224,7 +228,7 @@ describe('Helm charts and kubectl krt install | upgrade | uninstall', function (
     const cm = JSON.parse((await kubectl(['get', 'configmap', 'kruntimes-install', '-n', PLATFORM_NAMESPACE, '-o', 'json', '--show-managed-fields'])).stdout);
     assert.deepEqual(cm.metadata.labels, { 'app.kubernetes.io/name': 'kruntimes', 'app.kubernetes.io/managed-by': 'kubectl-krt' });
     assert.ok(cm.metadata.managedFields.some((f: { manager: string; operation: string }) => f.manager === 'kubectl-krt' && f.operation === 'Apply'));
-    assert.equal(await deploymentEnv('kruntimes-scheduler', 'KRT_LEASE_DURATION_SECONDS'), '20');
+    assert.equal(await cpuRequest('kruntimes-scheduler'), '10m');
 
     await runtimeReady(client, krtNs);
     await runSucceeds(client, krtNs, 'after-install');
@@ -285,11 +289,11 @@ describe('Helm charts and kubectl krt install | upgrade | uninstall', function (
   });
 
   it('upgrade brings the platform back with a changed setting, then the Runtimes, reusing the recorded values', async () => {
-    const r = await krt(['upgrade', '--set', 'logLevel=debug', '--set', 'bash.capacity=2', '--wait']);
+    const r = await krt(['upgrade', '--set', 'logLevel=debug', '--set', 'controller.resources.requests.cpu=20m', '--set', 'bash.capacity=2', '--wait']);
     ok(r, 'upgrade');
     assert.match(r.stdout, new RegExp(`kruntimes upgraded from ${VERSION} to ${VERSION}; built-in Runtimes in ${krtNs}`));
-    assert.equal(await deploymentEnv('kruntimes-controller', 'KRT_LOG_LEVEL'), 'debug');
-    assert.equal(await deploymentEnv('kruntimes-scheduler', 'KRT_LEASE_DURATION_SECONDS'), '20', 'recorded value reused');
+    assert.equal(await cpuRequest('kruntimes-controller'), '20m');
+    assert.equal(await cpuRequest('kruntimes-scheduler'), '10m', 'recorded value reused');
     const rt = JSON.parse((await kubectl(['get', 'runtime', 'bash', '-n', krtNs, '-o', 'json'])).stdout);
     assert.equal(rt.spec.capacity.resources.runs, 2);
     const record = parseInstallRecord((await recordData())!);
@@ -307,10 +311,10 @@ describe('Helm charts and kubectl krt install | upgrade | uninstall', function (
   it('upgrade refuses a downgrade without --force and changes nothing', async () => {
     await kubectl(['patch', 'configmap', 'kruntimes-install', '-n', PLATFORM_NAMESPACE, '--type=merge', '-p', '{"data":{"version":"99.0.0"}}']);
     try {
-      const r = await krt(['upgrade', '--set', 'logLevel=warn']);
+      const r = await krt(['upgrade', '--set', 'controller.resources.requests.cpu=30m']);
       exits(r, 5, 'r');
       assert.match(r.stderr, new RegExp(`this plugin \\(${VERSION}\\) is older than the installed kruntimes \\(99.0.0\\): refusing to downgrade; .*--force`));
-      assert.equal(await deploymentEnv('kruntimes-controller', 'KRT_LOG_LEVEL'), 'debug');
+      assert.equal(await cpuRequest('kruntimes-controller'), '20m');
       assert.equal((await recordData())!.version, '99.0.0');
     } finally {
       await kubectl(['patch', 'configmap', 'kruntimes-install', '-n', PLATFORM_NAMESPACE, '--type=merge', '-p', `{"data":{"version":"${VERSION}"}}`]);
