@@ -1,20 +1,21 @@
 // listr2 progress for backup and restore, on stderr so stdout keeps only the result: the live
-// renderer on a terminal, one line per finished task otherwise (CI logs, pipes).
-import type { Writable } from 'node:stream';
-import { Listr, type ListrTask, ProcessOutput } from 'listr2';
+// renderer on a terminal, one line per task otherwise (CI logs, pipes).
+import { Listr, ListrLogger, type ListrTask, ProcessOutput } from 'listr2';
 import type { Context } from '../context.ts';
 
 export async function runTasks<T extends object>(ctx: Context, tasks: ListrTask<T>[], initial: T): Promise<T> {
-  const stderr = ctx.io.stderr as Writable & { isTTY?: boolean };
-  const output = new ProcessOutput(stderr as NodeJS.WriteStream, stderr as NodeJS.WriteStream);
-  const list = new Listr<T>(tasks, {
+  const stderr = ctx.io.stderr as NodeJS.WriteStream;
+  // Both of listr2's streams go to stderr: its renderers write task lines to "stdout".
+  const logger = new ListrLogger({ processOutput: new ProcessOutput(stderr, stderr) });
+  const interactive = Boolean(stderr.isTTY) && ctx.io.stdoutIsTTY;
+  return new Listr<T>(tasks, {
     ctx: initial,
     exitOnError: true,
     registerSignalListeners: false,
-    renderer: stderr.isTTY ? 'default' : 'simple',
+    renderer: 'default',
+    rendererOptions: { logger, collapseErrors: false },
     fallbackRenderer: 'simple',
-    rendererOptions: { collapseErrors: false },
-    processOutput: output,
-  } as never);
-  return list.run();
+    fallbackRendererOptions: { logger },
+    fallbackRendererCondition: !interactive,
+  }).run();
 }

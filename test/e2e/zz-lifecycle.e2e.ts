@@ -1,0 +1,197 @@
+// The Operations Guide end to end (runs last: it deletes the CRDs, so every kruntimes object in
+// the cluster goes with them): platform installed → Runtime → Runs → kubectl krt backup → the CRDs
+// and the workload namespace deleted → kubectl krt restore → every Runtime and Run is back, the
+// finished ones with their phase, outputs and times, and not executed again; new Runs succeed.
+// Executions are counted outside the Runs' workspaces: each Run appends its name to a file in a
+// hostPath directory, which outlives the namespace and its Runtime Pods.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import path from 'node:path';
+import { Annotation, type Run, type Runtime } from '../../lib/api.ts';
+import { Paths } from '../../lib/kube-client.ts';
+import {
+  applyYaml,
+  createNamespace,
+  deleteNamespace,
+  kubectl,
+  PLATFORM_NAMESPACE,
+  REPO,
+  run,
+  setupPlatform,
+  waitFor,
+  waitForRun,
+  waitForRuntimeReady,
+  waitForSchedulable,
+} from '../support/platform.ts';
+
+const KUBECTL_DIR = path.join(homedir(), '.cache/kruntimes/k8s-v1.34.4/bin');
+process.env.PATH = `${KUBECTL_DIR}${path.delimiter}${process.env.PATH}`;
+const PLUGIN = path.join(REPO, 'kubectl-krt', 'bin', 'kubectl-krt');
+const CRDS = ['runs.kruntimes.io', 'runtimes.kruntimes.io', 'workflows.kruntimes.io'];
+
+const counterDir = path.join(tmpdir(), `krt-lifecycle-${process.pid}`);
+const executions = () => {
+  try {
+    return readFileSync(path.join(counterDir, 'executions'), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+
+const runtimeYaml = `apiVersion: kruntimes.io/v1alpha1
+kind: Runtime
+metadata:
+  name: bash
+  labels: { team: lifecycle }
+spec:
+  replicas: 1
+  capacity:
+    resources:
+      runs: 4
+  template:
+    spec:
+      containers:
+        - name: runtime
+          image: kruntimes-bash-runtime:latest
+          volumeMounts:
+            - { name: counter, mountPath: /counter }
+      volumes:
+        - name: counter
+          hostPath: { path: ${counterDir}, type: DirectoryOrCreate }
+`;
+const runYaml = (name: string, script: string) => `apiVersion: kruntimes.io/v1alpha1
+kind: Run
+metadata:
+  name: ${name}
+spec:
+  runtime: bash
+  entrypoint: script
+  env: { RUN_NAME: ${name} }
+  source:
+    inline: |
+      echo "$RUN_NAME" >> /counter/executions
+${script
+  .split('\n')
+  .map((l) => `      ${l}`)
+  .join('\n')}
+`;
+
+async function krt(args: string[], kubeconfig: string) {
+  return run(PLUGIN, args, { env: { KUBECONFIG: kubeconfig, NO_COLOR: '1' }, timeoutMs: 200_000 });
+}
+
+/** The platform as setupPlatform leaves it: CRDs Established, platform applied and rolled out. */
+async function reinstallPlatform(): Promise<void> {
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', 'manifests/crds']);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', 'manifests/crds']);
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', 'manifests/platform']);
+  for (const name of ['kruntimes-scheduler', 'kruntimes-controller'])
+    await kubectl(['rollout', 'status', `deployment/${name}`, '-n', PLATFORM_NAMESPACE, '--timeout=120s']);
+}
+
+describe('lifecycle: backup, uninstall with the CRDs, restore', function () {
+  this.timeout(600_000);
+  let ns: string;
+  let kubeconfig: string;
+  const archive = path.join(tmpdir(), `krt-lifecycle-${process.pid}.tar.gz`);
+  const original = new Map<string, Run>();
+
+  before(async () => {
+    mkdirSync(counterDir, { recursive: true });
+    writeFileSync(path.join(counterDir, 'executions'), '');
+    const p = await setupPlatform();
+    kubeconfig = p.kubeconfigPath;
+    ns = await createNamespace('lifecycle');
+    await applyYaml(ns, runtimeYaml);
+    await waitForRuntimeReady(p.client, ns, 'bash');
+    await waitForSchedulable(ns, 'bash', 1);
+  });
+
+  after(async () => {
+    // Whatever happened, leave the platform installed and working for everyone else.
+    await reinstallPlatform();
+    if (ns) await deleteNamespace(ns);
+    rmSync(archive, { force: true });
+    rmSync(counterDir, { recursive: true, force: true });
+  });
+
+  it('runs, backs up, loses everything, restores it without running anything again', async () => {
+    const { client } = await setupPlatform();
+    await applyYaml(ns, runYaml('ok', 'echo "answer=42" >> "$KRUNTIME_OUTPUTS"'));
+    await applyYaml(ns, runYaml('bad', 'echo "half=done" >> "$KRUNTIME_OUTPUTS"\nexit 3'));
+    for (const name of ['ok', 'bad']) original.set(name, await waitForRun(client, ns, name));
+    assert.equal(original.get('ok')!.status!.phase, 'Succeeded');
+    assert.deepEqual(original.get('ok')!.status!.outputs, { answer: '42' });
+    assert.equal(original.get('bad')!.status!.phase, 'Failed');
+    assert.equal(original.get('bad')!.status!.exitCode, 3);
+    assert.deepEqual(executions().sort(), ['bad', 'ok']);
+
+    // Backup.
+    const b = await krt(['backup', '-n', ns, '-o', archive], kubeconfig);
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stdout, /^backup written to .*: 1 Runtimes, 2 Runs, 0 Workflows, 0 Secrets, /);
+
+    // Uninstall with CRD deletion, and the workload namespace deleted.
+    await kubectl(['delete', 'crd', ...CRDS, '--wait=true', '--timeout=120s']);
+    await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=180s']);
+    // Other suites running at the same time may install the CRDs again at any moment: what
+    // restore says of a missing platform is asserted when it is still missing.
+    const crdsGone = async () => (await kubectl(['get', 'crd', CRDS[0]], { check: false })).code !== 0;
+    const plan = await krt(['restore', archive, '--dry-run'], kubeconfig);
+    assert.equal(plan.code, 0, plan.stderr);
+    const [first, ...steps] = plan.stdout.split('\n').filter((l) => l && !l.startsWith('InstallRecord'));
+    const creates = [`Namespace ${ns}: create`, `Runtime ${ns}/bash: create`, `Run ${ns}/bad: create`, `Run ${ns}/ok: create`];
+    if (first.startsWith('Platform:')) {
+      assert.match(first, /^Platform: missing \(no CRD runs\.kruntimes\.io, runtimes\.kruntimes\.io, workflows\.kruntimes\.io\): install it first with kubectl krt install/);
+      assert.deepEqual(steps, creates);
+    } else assert.deepEqual([first, ...steps], creates);
+    if (await crdsGone()) {
+      const missing = await krt(['restore', archive], kubeconfig);
+      if (await crdsGone()) {
+        assert.equal(missing.code, 5, `${missing.stdout}${missing.stderr}`);
+        assert.match(missing.stderr, /error: the platform is not installed \(no CRD runs\.kruntimes\.io, runtimes\.kruntimes\.io, workflows\.kruntimes\.io\): install it first with kubectl krt install/);
+      }
+    }
+
+    // Install again, then restore.
+    await reinstallPlatform();
+    const restored = await krt(['restore', archive], kubeconfig);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.match(restored.stdout, /^restored from .*: 3 created, 0 updated, 0 resumed, 0 already there, \d skipped\n$/);
+
+    // Every object is back; finished Runs keep phase, outputs, exit code and times.
+    const rt = await client.get<Runtime>(Paths.runtime(ns, 'bash'));
+    assert.equal(rt.metadata.labels?.team, 'lifecycle');
+    await waitForRuntimeReady(client, ns, 'bash');
+    await waitForSchedulable(ns, 'bash', 1);
+    for (const name of ['ok', 'bad']) {
+      const now = await client.get<Run>(Paths.run(ns, name));
+      const was = original.get(name)!;
+      for (const field of ['phase', 'outputs', 'exitCode', 'message', 'reason', 'startTime', 'completionTime', 'attempt'] as const)
+        assert.deepEqual(now.status?.[field], was.status?.[field], `${name} status.${field}`);
+      assert.equal(now.metadata.annotations?.[Annotation.OriginalCreationTimestamp], was.metadata.creationTimestamp);
+      assert.equal(now.metadata.annotations?.[Annotation.Restoring], undefined);
+      assert.notEqual(now.metadata.uid, was.metadata.uid);
+    }
+    // The Runtime Pods have been ready a while: nothing ran again.
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.deepEqual(executions().sort(), ['bad', 'ok']);
+
+    // Restoring again changes nothing.
+    const again = await krt(['restore', archive], kubeconfig);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /: 0 created, 0 updated, 0 resumed, 3 already there, /);
+
+    // New Runs succeed.
+    await applyYaml(ns, runYaml('after', 'echo "fresh=yes" >> "$KRUNTIME_OUTPUTS"'));
+    const fresh = await waitForRun(client, ns, 'after', undefined, 120_000);
+    assert.equal(fresh.status?.phase, 'Succeeded', fresh.status?.message);
+    assert.deepEqual(fresh.status?.outputs, { fresh: 'yes' });
+    assert.deepEqual(executions().sort(), ['after', 'bad', 'ok']);
+    await waitFor('doctor to find the namespace clean', async () => {
+      const d = await krt(['doctor', '-n', ns], kubeconfig);
+      return d.code === 0 ? d : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 1000 });
+  });
+});
