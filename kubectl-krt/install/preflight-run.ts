@@ -3,6 +3,7 @@ import type { KubeClient } from '../../lib/kube-client.ts';
 import type { Context } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { CLIENT_VERSION } from '../version.ts';
+import { exists } from './objects.ts';
 import { accessFor, decidePreflight, deniedAccess, helmOwnedObjects, type Mode } from './preflight.ts';
 import type { InstallRecord } from './record.ts';
 import type { K8sObject } from './render.ts';
@@ -12,10 +13,12 @@ export async function preflight(
   client: KubeClient,
   options: { mode: Mode; objects: K8sObject[]; record?: InstallRecord; force: boolean; verbs: readonly string[] },
 ): Promise<void> {
-  const [version, denied, helmOwned] = await Promise.all([
+  const deployments = options.objects.filter((o) => o.kind === 'Deployment');
+  const [version, denied, helmOwned, existing] = await Promise.all([
     client.get<{ gitVersion?: string }>('/version'),
     deniedAccess(client, accessFor(options.objects, options.verbs)),
     helmOwnedObjects(client, options.objects.filter((o) => o.kind === 'CustomResourceDefinition' || o.kind === 'Deployment')),
+    Promise.all(deployments.map((d) => exists(client, d))),
   ]);
   const decision = decidePreflight({
     mode: options.mode,
@@ -24,6 +27,7 @@ export async function preflight(
     denied,
     record: options.record,
     helmOwned,
+    unrecordedPlatform: existing.some(Boolean),
     force: options.force,
   });
   for (const w of decision.warnings) ctx.warn(w);

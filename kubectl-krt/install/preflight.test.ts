@@ -34,6 +34,11 @@ describe('install preflight', () => {
     assert.match(decidePreflight({ ...base, record: record('0.1.0') }).problems[0], /already installed.*use kubectl krt upgrade/);
     assert.match(decidePreflight({ ...base, mode: Mode.Upgrade }).problems[0], /nothing to upgrade/);
   });
+  it('install warns when it takes over a platform nothing recorded', () => {
+    const d = decidePreflight({ ...base, unrecordedPlatform: true });
+    assert.deepEqual(d.problems, []);
+    assert.match(d.warnings[0], /without an install record .*taking them over/);
+  });
   it('upgrade refuses a downgrade unless forced', () => {
     const up = { ...base, mode: Mode.Upgrade, record: record('0.3.0') };
     assert.match(decidePreflight(up).problems[0], /refusing to downgrade; .*--force/);

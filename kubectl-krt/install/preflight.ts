@@ -29,6 +29,8 @@ export interface Observed {
   record?: InstallRecord;
   /** Objects of the plan that a Helm release manages. */
   helmOwned: HelmOwned[];
+  /** Platform Deployments exist (applied from manifests/ or by an earlier tool) though nothing is recorded. */
+  unrecordedPlatform?: boolean;
   force: boolean;
 }
 
@@ -66,6 +68,9 @@ export function decidePreflight(o: Observed): Decision {
   }
   if (o.mode === Mode.Install && o.record) {
     problems.push(`kruntimes ${o.record.version} is already installed (by kubectl krt on ${o.record.installedAt}); use kubectl krt upgrade to change it`);
+  }
+  if (o.mode === Mode.Install && !o.record && o.unrecordedPlatform && o.helmOwned.length === 0) {
+    warnings.push('kruntimes Deployments exist in kruntimes-system without an install record (applied from manifests/?); taking them over');
   }
   if (o.mode === Mode.Upgrade) {
     if (!o.record) problems.push('nothing to upgrade: kubectl krt install has not installed kruntimes here (no ConfigMap kruntimes-install in kruntimes-system); use kubectl krt install');

@@ -214,6 +214,7 @@ describe('Helm charts and kubectl krt install | upgrade | uninstall', function (
     const r = await krt(['install', '--runtimes-namespace', krtNs, '-f', file, ...SETS.flatMap((s) => ['--set', s]), '--wait']);
     ok(r, 'install');
     assert.match(r.stdout, new RegExp(`kruntimes ${VERSION} installed in kruntimes-system; built-in Runtimes in ${krtNs}`));
+    assert.match(r.stderr, /warning: kruntimes Deployments exist in kruntimes-system without an install record \(applied from manifests\/\?\); taking them over/);
     const data = await recordData();
     assert.ok(data);
     const record = parseInstallRecord(data);
