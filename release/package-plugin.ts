@@ -121,6 +121,8 @@ export async function packagePlugin(opts: PackageOptions): Promise<BuildManifest
     throw new Error(`--tag ${opts.tag} does not match package.json version ${version}: set "version" to ${opts.tag.replace(/^v/, '')} first (images, charts and binaries share it)`);
   }
   const build = currentBuildInfo(ROOT, version);
+  // Hashed before bundling: what this build is made of, even if files change while it runs.
+  const sourceHash = pluginSourceHash(ROOT);
   const work = join(tmpdir(), `krt-package-${process.pid}`);
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
@@ -133,7 +135,7 @@ export async function packagePlugin(opts: PackageOptions): Promise<BuildManifest
     const license = await readFile(join(ROOT, 'LICENSE'));
     const mtime = new Date(build.date);
     await mkdir(opts.outDir, { recursive: true });
-    const manifest: BuildManifest = { build, nodeVersion: NODE_DIST_VERSION, sourceHash: pluginSourceHash(ROOT), archives: [] };
+    const manifest: BuildManifest = { build, nodeVersion: NODE_DIST_VERSION, sourceHash, archives: [] };
     for (const target of opts.targets) {
       const exe = await executable(target, work, blob);
       // The bare executable too, under its own name (its usage text shows the name it runs as).
