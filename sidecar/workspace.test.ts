@@ -41,6 +41,11 @@ describe('readOutputs: the workload controls the file, runtimed reads it defensi
       reason: Reason.OutputsInvalid,
       message: '$KRUNTIME_OUTPUTS points outside the Run workspace',
     });
+    await rm(path.join(outside, 'outputs'));
+    assert.deepEqual(await readOutputs(ws), {
+      reason: Reason.OutputsInvalid,
+      message: '$KRUNTIME_OUTPUTS points outside the Run workspace',
+    });
   });
   it('refuses a FIFO without blocking, and a directory', async () => {
     execFileSync('mkfifo', [ws.outputsFile]);

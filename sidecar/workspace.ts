@@ -72,6 +72,13 @@ const OUTPUTS_READ_MAX = Limits.outputsTotalBytes * 4;
  */
 export async function readOutputs(ws: RunWorkspace): Promise<string | OutputsProblem> {
   const invalid = (message: string): OutputsProblem => ({ reason: Reason.OutputsInvalid, message });
+  const outside = invalid('$KRUNTIME_OUTPUTS points outside the Run workspace');
+  // Its directory replaced by a link elsewhere: refused even when nothing is there to read.
+  const [dirReal, root] = await Promise.all([
+    realpath(path.dirname(ws.outputsFile)).catch(() => undefined),
+    realpath(ws.dir).catch(() => ws.dir),
+  ]);
+  if (dirReal !== undefined && !dirReal.startsWith(root + path.sep)) return outside;
   let handle: FileHandle;
   try {
     handle = await open(ws.outputsFile, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
@@ -85,8 +92,7 @@ export async function readOutputs(ws: RunWorkspace): Promise<string | OutputsPro
     const st = await handle.stat();
     if (!st.isFile()) return invalid('$KRUNTIME_OUTPUTS is not a regular file');
     // O_NOFOLLOW covers the file itself; a directory on its path replaced by a link is caught here.
-    const [real, root] = await Promise.all([realpath(ws.outputsFile), realpath(ws.dir)]);
-    if (!real.startsWith(root + path.sep)) return invalid('$KRUNTIME_OUTPUTS points outside the Run workspace');
+    if (!(await realpath(ws.outputsFile)).startsWith(root + path.sep)) return outside;
     if (st.size > OUTPUTS_READ_MAX)
       return { reason: Reason.OutputsTooLarge, message: `outputs file exceeds ${OUTPUTS_READ_MAX} bytes` };
     const buf = Buffer.alloc(st.size);
