@@ -70,6 +70,9 @@ export class S3Server {
       ['--access', S3_ACCESS_KEY, '--secret', S3_SECRET_KEY, '--port', `${this.host}:${this.port}`, 'posix', this.dir],
       { stdio: 'ignore' },
     );
+    // Never outlive the test process, even when it is killed between tests.
+    const child = this.child;
+    process.once('exit', () => child.kill('SIGKILL'));
     const deadline = Date.now() + 15_000;
     while (!(await reachable(this.host, this.port))) {
       if (Date.now() > deadline) throw new Error(`versitygw did not listen on ${this.host}:${this.port}`);
