@@ -112,6 +112,9 @@ describe('Krew manifest (krew/krt.yaml)', function () {
   it('passes validate-krew-manifest, which refuses the same manifest with an uppercase sha256', async () => {
     const ok = await exec(path.join(krewBin, 'validate-krew-manifest'), ['-manifest', KREW_MANIFEST, '-skip-install'], process.env);
     assert.equal(ok.code, 0, `${ok.stdout}\n${ok.stderr}`);
+    assert.match(ok.stderr, /structural validation OK/);
+    assert.match(ok.stderr, /all spec\.platform\[\] items are used/);
+    assert.match(ok.stderr, /no overlapping spec\.platform\[\]\.selector/);
     const dir = tempDir('krt-krew-bad-');
     const bad = path.join(dir, 'krt.yaml');
     writeFileSync(bad, readFileSync(KREW_MANIFEST, 'utf8').replace(/sha256: ([a-f0-9]{64})/, (_, s: string) => `sha256: ${s.toUpperCase()}`));
