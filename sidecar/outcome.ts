@@ -33,11 +33,19 @@ export function outcomeOf(
       phase: RunPhase.Timeout,
       reason: Reason.Timeout,
       message: `timed out after ${options.timeoutSeconds ?? '?'}s`,
+      // The Runtime Server ended the process: -1, as docs/api.md defines exitCode.
+      exitCode: -1,
       outputs,
     };
   }
   if (status.exitCode === -1 && status.errorMessage === FailureMessage.Cancelled) {
-    return { phase: RunPhase.Cancelled, reason: Reason.Cancelled, message: 'cancelled on request', outputs };
+    return {
+      phase: RunPhase.Cancelled,
+      reason: Reason.Cancelled,
+      message: 'cancelled on request',
+      exitCode: -1,
+      outputs,
+    };
   }
   const stderr = status.stderr ? tail(status.stderr, STDERR_TAIL_BYTES) : '';
   const what =
