@@ -1,7 +1,7 @@
 // The cluster side of backup and restore: reading what to back up, reading the state a restore
 // plan is made against, and carrying out each step of the plan.
 import { Annotation, type Run, type Runtime, type Workflow } from '../../lib/api.ts';
-import { isAlreadyExists, isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
+import { isAlreadyExists, isNotFound, KubeApiError, type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { CliError } from '../errors.ts';
 import { PLATFORM_NAMESPACE } from '../platform-version.ts';
 import type { BackupContents, InstallRecordData, SecretObject } from './archive.ts';
@@ -23,6 +23,27 @@ const paths = {
   configMap: (ns: string, name: string) => `/api/v1/namespaces/${ns}/configmaps/${name}`,
   crd: (name: string) => `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
 };
+
+/**
+ * Retries requests the apiserver answers 429 or 503 for, with backoff, up to `timeoutMs`: right
+ * after the CRDs are (re)created their storage answers "storage is (re)initializing" for a moment,
+ * which a restore into a freshly installed platform runs into.
+ */
+export function retryWhileBusy(client: KubeClient, timeoutMs = 60_000): void {
+  const send = client.request.bind(client);
+  client.request = (async (method: string, path: string, options?: Parameters<KubeClient['request']>[2]) => {
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = 200; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        return await send(method, path, options);
+      } catch (err) {
+        const busy = err instanceof KubeApiError && (err.code === 429 || err.code === 503);
+        if (!busy || Date.now() + delay > deadline) throw err;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }) as KubeClient['request'];
+}
 
 async function getOrUndefined<T>(client: KubeClient, path: string): Promise<T | undefined> {
   try {

@@ -2,7 +2,7 @@
 // with status, so finished Runs stay finished and are never executed again.
 import { readFile } from 'node:fs/promises';
 import { ArchiveError, readArchive } from '../backup/archive.ts';
-import { clusterState, platformState, Restorer } from '../backup/cluster.ts';
+import { clusterState, platformState, Restorer, retryWhileBusy } from '../backup/cluster.ts';
 import { describeStep, planRestore, type Step, StepAction, StepKind } from '../backup/restore-plan.ts';
 import { runTasks } from '../backup/tasks.ts';
 import type { Command } from '../command.ts';
@@ -73,6 +73,7 @@ When the platform is missing, --install installs it first from the values the ba
       `${file}: backup of ${manifest.allNamespaces ? 'every namespace' : `namespace ${manifest.namespaces.join(', ')}`} taken ${manifest.created} by kubectl krt ${manifest.version}; checksums verified`,
     );
     const conn = await ctx.connection();
+    retryWhileBusy(conn.client);
     let platform = await platformState(conn.client, OPERATOR_DEPLOYMENTS);
     const recorded = contents.installRecord?.version ? ` (the backup records version ${contents.installRecord.version})` : '';
     const platformMissing = platform.missingCrds.length > 0 || platform.missingDeployments.length > 0;

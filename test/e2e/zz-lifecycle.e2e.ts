@@ -1,7 +1,9 @@
 // The Operations Guide end to end (runs last: it deletes the CRDs, so every kruntimes object in
-// the cluster goes with them): platform installed → Runtime → Runs → kubectl krt backup → the CRDs
-// and the workload namespace deleted → kubectl krt restore → every Runtime and Run is back, the
-// finished ones with their phase, outputs and times, and not executed again; new Runs succeed.
+// the cluster goes with them): kubectl krt install → Runtimes → Runs → kubectl krt upgrade with a
+// changed setting while a Run is in flight (it still completes) → kubectl krt backup → uninstall
+// with --delete-crds and the workload namespace deleted → kubectl krt restore --install → every
+// Runtime and Run is back, the finished ones with their phase, outputs and times, and not executed
+// again; the upgraded setting is back too; new Runs succeed.
 // Executions are counted outside the Runs' workspaces: each Run appends its name to a file in a
 // hostPath directory, which outlives the namespace and its Runtime Pods.
 import assert from 'node:assert/strict';
@@ -42,7 +44,7 @@ const executions = () => {
 const runtimeYaml = `apiVersion: kruntimes.io/v1alpha1
 kind: Runtime
 metadata:
-  name: bash
+  name: counter
   labels: { team: lifecycle }
 spec:
   replicas: 1
@@ -65,7 +67,7 @@ kind: Run
 metadata:
   name: ${name}
 spec:
-  runtime: bash
+  runtime: counter
   entrypoint: script
   env: { RUN_NAME: ${name} }
   source:
@@ -77,9 +79,47 @@ ${script
   .join('\n')}
 `;
 
+const builtinRunYaml = `apiVersion: kruntimes.io/v1alpha1
+kind: Run
+metadata:
+  name: builtin
+spec:
+  runtime: bash
+  entrypoint: script
+  source:
+    inline: echo "on=builtin" >> "$KRUNTIME_OUTPUTS"
+`;
+
 async function krt(args: string[], kubeconfig: string) {
   return run(PLUGIN, args, { env: { KUBECONFIG: kubeconfig, NO_COLOR: '1' }, timeoutMs: 200_000 });
 }
+
+const recordExists = async () =>
+  (await kubectl(['get', 'configmap', 'kruntimes-install', '-n', PLATFORM_NAMESPACE], { check: false })).code === 0;
+const recordValue = async (key: string) =>
+  (
+    await kubectl([
+      'get',
+      'configmap',
+      'kruntimes-install',
+      '-n',
+      PLATFORM_NAMESPACE,
+      '-o',
+      `jsonpath={.data.${key.replaceAll('.', '\\.')}}`,
+    ])
+  ).stdout;
+const logLevel = async (deployment: string) =>
+  (
+    await kubectl([
+      'get',
+      'deployment',
+      deployment,
+      '-n',
+      PLATFORM_NAMESPACE,
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].env[?(@.name=="KRT_LOG_LEVEL")].value}',
+    ])
+  ).stdout;
 
 /** The platform as setupPlatform leaves it: CRDs Established, platform applied and rolled out. */
 async function reinstallPlatform(): Promise<void> {
@@ -102,70 +142,108 @@ describe('lifecycle: backup, uninstall with the CRDs, restore', function () {
     writeFileSync(path.join(counterDir, 'executions'), '');
     const p = await setupPlatform();
     kubeconfig = p.kubeconfigPath;
+    // The install suite installs and uninstalls on the same platform: start once it is done.
+    await waitFor('no kubectl krt installation in the cluster', async () => !(await recordExists()), {
+      timeoutMs: 300_000,
+      intervalMs: 2000,
+    });
     ns = await createNamespace('lifecycle');
+    const install = await krt(['install', '--runtimes-namespace', ns, '--set', 'python.enabled=false', '--wait'], kubeconfig);
+    assert.equal(install.code, 0, `${install.stdout}${install.stderr}`);
     await applyYaml(ns, runtimeYaml);
+    await waitForRuntimeReady(p.client, ns, 'counter');
+    await waitForSchedulable(ns, 'counter', 1);
     await waitForRuntimeReady(p.client, ns, 'bash');
     await waitForSchedulable(ns, 'bash', 1);
   });
 
   after(async () => {
-    // Whatever happened, leave the platform installed and working for everyone else.
+    // Whatever happened, leave the platform installed and working for everyone else, as
+    // setupPlatform installs it (manifests, no install record).
+    await krt(['uninstall', '--wait'], kubeconfig);
+    await kubectl(['delete', 'configmap', 'kruntimes-install', '-n', PLATFORM_NAMESPACE, '--ignore-not-found']);
     await reinstallPlatform();
     if (ns) await deleteNamespace(ns);
     rmSync(archive, { force: true });
     rmSync(counterDir, { recursive: true, force: true });
   });
 
-  it('runs, backs up, loses everything, restores it without running anything again', async () => {
+  it('install → Runs → upgrade with a Run in flight → backup → uninstall --delete-crds → restore --install', async () => {
     const { client } = await setupPlatform();
     await applyYaml(ns, runYaml('ok', 'echo "answer=42" >> "$KRUNTIME_OUTPUTS"'));
     await applyYaml(ns, runYaml('bad', 'echo "half=done" >> "$KRUNTIME_OUTPUTS"\nexit 3'));
-    for (const name of ['ok', 'bad']) original.set(name, await waitForRun(client, ns, name));
+    await applyYaml(ns, builtinRunYaml);
+    for (const name of ['ok', 'bad', 'builtin']) original.set(name, await waitForRun(client, ns, name));
     assert.equal(original.get('ok')!.status!.phase, 'Succeeded');
     assert.deepEqual(original.get('ok')!.status!.outputs, { answer: '42' });
     assert.equal(original.get('bad')!.status!.phase, 'Failed');
     assert.equal(original.get('bad')!.status!.exitCode, 3);
-    assert.deepEqual(executions().sort(), ['bad', 'ok']);
+    assert.equal(original.get('builtin')!.status!.phase, 'Succeeded', original.get('builtin')!.status!.message);
+
+    // Upgrade with a changed setting while a Run is in flight: the Run still completes.
+    await applyYaml(ns, runYaml('inflight', 'sleep 6\necho "done=yes" >> "$KRUNTIME_OUTPUTS"'));
+    await waitForRun(client, ns, 'inflight', (r) => r.status?.phase === 'Running');
+    const up = await krt(['upgrade', '--set', 'logLevel=debug', '--wait'], kubeconfig);
+    assert.equal(up.code, 0, `${up.stdout}${up.stderr}`);
+    assert.equal(await logLevel('kruntimes-scheduler'), 'debug');
+    assert.match(await recordValue('platform-values.yaml'), /^logLevel: debug$/m);
+    const inflight = await waitForRun(client, ns, 'inflight', undefined, 120_000);
+    assert.equal(inflight.status?.phase, 'Succeeded', inflight.status?.message);
+    assert.deepEqual(inflight.status?.outputs, { done: 'yes' });
+    original.set('inflight', inflight);
+    assert.deepEqual(executions().sort(), ['bad', 'inflight', 'ok']);
 
     // Backup.
     const b = await krt(['backup', '-n', ns, '-o', archive], kubeconfig);
     assert.equal(b.code, 0, b.stderr);
-    assert.match(b.stdout, /^backup written to .*: 1 Runtimes, 2 Runs, 0 Workflows, 0 Secrets, /);
+    assert.equal(b.stdout, `backup written to ${archive}: 2 Runtimes, 4 Runs, 0 Workflows, 0 Secrets, the install record\n`);
 
-    // Uninstall with CRD deletion, and the workload namespace deleted.
-    await kubectl(['delete', 'crd', ...CRDS, '--wait=true', '--timeout=120s']);
+    // Uninstall with the CRDs, and the workload namespace deleted.
+    const un = await krt(['uninstall', '--delete-crds', '--yes', '--wait'], kubeconfig);
+    assert.equal(un.code, 0, `${un.stdout}${un.stderr}`);
     await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=180s']);
+
     // Other suites running at the same time may install the CRDs again at any moment: what
-    // restore says of a missing platform is asserted when it is still missing.
+    // restore says of a missing platform is asserted while it is still missing.
     const crdsGone = async () => (await kubectl(['get', 'crd', CRDS[0]], { check: false })).code !== 0;
-    const plan = await krt(['restore', archive, '--dry-run'], kubeconfig);
+    const plan = await krt(['restore', archive, '--dry-run', '--install'], kubeconfig);
     assert.equal(plan.code, 0, plan.stderr);
-    const [first, ...steps] = plan.stdout.split('\n').filter((l) => l && !l.startsWith('InstallRecord'));
-    const creates = [`Namespace ${ns}: create`, `Runtime ${ns}/bash: create`, `Run ${ns}/bad: create`, `Run ${ns}/ok: create`];
-    if (first.startsWith('Platform:')) {
-      assert.match(first, /^Platform: missing \(no CRD runs\.kruntimes\.io, runtimes\.kruntimes\.io, workflows\.kruntimes\.io\): install it first with kubectl krt install/);
-      assert.deepEqual(steps, creates);
-    } else assert.deepEqual([first, ...steps], creates);
+    const lines = plan.stdout.split('\n').filter((l) => l && !l.startsWith('InstallRecord'));
+    const creates = [
+      `Namespace ${ns}: create`,
+      `Runtime ${ns}/bash: create`,
+      `Runtime ${ns}/counter: create`,
+      ...['bad', 'builtin', 'inflight', 'ok'].map((n) => `Run ${ns}/${n}: create`),
+    ];
+    if (lines[0].startsWith('Platform:')) {
+      assert.match(lines[0], /^Platform: install 0\.\d+\.\d+\S* from the recorded values \(no CRD runs\.kruntimes\.io/);
+      assert.deepEqual(lines.slice(1), creates);
+    } else assert.deepEqual(lines, creates);
     if (await crdsGone()) {
       const missing = await krt(['restore', archive], kubeconfig);
       if (await crdsGone()) {
         assert.equal(missing.code, 5, `${missing.stdout}${missing.stderr}`);
-        assert.match(missing.stderr, /error: the platform is not installed \(no CRD runs\.kruntimes\.io, runtimes\.kruntimes\.io, workflows\.kruntimes\.io\): install it first with kubectl krt install/);
+        assert.match(
+          missing.stderr,
+          /error: the platform is not installed \(no CRD runs\.kruntimes\.io, runtimes\.kruntimes\.io, workflows\.kruntimes\.io\): install it first with kubectl krt install \(the backup records version [^)]+\), or pass --install to install it from the values the backup recorded/,
+        );
       }
     }
 
-    // Install again, then restore.
-    await reinstallPlatform();
-    const restored = await krt(['restore', archive], kubeconfig);
-    assert.equal(restored.code, 0, restored.stderr);
-    assert.match(restored.stdout, /^restored from .*: 3 created, 0 updated, 0 resumed, 0 already there, \d skipped\n$/);
+    // Restore, the platform first from the recorded values.
+    const restored = await krt(['restore', archive, '--install'], kubeconfig);
+    assert.equal(restored.code, 0, `${restored.stdout}${restored.stderr}`);
+    assert.match(restored.stdout, /^restored from .*: \d created, [01] updated, 0 resumed, \d already there, \d skipped\n$/);
+    // The platform came back with the upgraded setting. (Read from the record restore --install
+    // wrote: other suites' setupPlatform re-applies manifests/platform, and with it logLevel info.)
+    assert.match(await recordValue('platform-values.yaml'), /^logLevel: debug$/m);
 
     // Every object is back; finished Runs keep phase, outputs, exit code and times.
-    const rt = await client.get<Runtime>(Paths.runtime(ns, 'bash'));
+    const rt = await client.get<Runtime>(Paths.runtime(ns, 'counter'));
     assert.equal(rt.metadata.labels?.team, 'lifecycle');
-    await waitForRuntimeReady(client, ns, 'bash');
-    await waitForSchedulable(ns, 'bash', 1);
-    for (const name of ['ok', 'bad']) {
+    await waitForRuntimeReady(client, ns, 'counter');
+    await waitForSchedulable(ns, 'counter', 1);
+    for (const name of ['ok', 'bad', 'builtin', 'inflight']) {
       const now = await client.get<Run>(Paths.run(ns, name));
       const was = original.get(name)!;
       for (const field of ['phase', 'outputs', 'exitCode', 'message', 'reason', 'startTime', 'completionTime', 'attempt'] as const)
@@ -176,22 +254,26 @@ describe('lifecycle: backup, uninstall with the CRDs, restore', function () {
     }
     // The Runtime Pods have been ready a while: nothing ran again.
     await new Promise((r) => setTimeout(r, 3000));
-    assert.deepEqual(executions().sort(), ['bad', 'ok']);
+    assert.deepEqual(executions().sort(), ['bad', 'inflight', 'ok']);
 
     // Restoring again changes nothing.
     const again = await krt(['restore', archive], kubeconfig);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /: 0 created, 0 updated, 0 resumed, 3 already there, /);
+    assert.match(again.stdout, /: 0 created, 0 updated, 0 resumed, 7 already there, /);
 
     // New Runs succeed.
     await applyYaml(ns, runYaml('after', 'echo "fresh=yes" >> "$KRUNTIME_OUTPUTS"'));
     const fresh = await waitForRun(client, ns, 'after', undefined, 120_000);
     assert.equal(fresh.status?.phase, 'Succeeded', fresh.status?.message);
     assert.deepEqual(fresh.status?.outputs, { fresh: 'yes' });
-    assert.deepEqual(executions().sort(), ['after', 'bad', 'ok']);
-    await waitFor('doctor to find the namespace clean', async () => {
-      const d = await krt(['doctor', '-n', ns], kubeconfig);
-      return d.code === 0 ? d : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 1000 });
+    assert.deepEqual(executions().sort(), ['after', 'bad', 'inflight', 'ok']);
+    await waitFor(
+      'doctor to find the namespace clean',
+      async () => {
+        const d = await krt(['doctor', '-n', ns], kubeconfig);
+        return d.code === 0 ? d : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 1000 },
+    );
   });
 });
