@@ -14,6 +14,7 @@ export interface GitLimits {
 
 export const DEFAULT_GIT_LIMITS: GitLimits = { timeoutMs: 120_000, maxBytes: 512 * 1024 * 1024 };
 const MESSAGE_BYTES = 512;
+const TRUST_ENV = ['GIT_SSL_CAINFO', 'GIT_SSL_CAPATH', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'CURL_CA_BUNDLE'];
 
 export class GitSourceError extends Error {
   override readonly name = 'GitSourceError';
@@ -93,7 +94,8 @@ function git(
         GIT_ALLOW_PROTOCOL: 'https:ssh:file',
         GIT_CONFIG_NOSYSTEM: '1',
         GIT_SSH_COMMAND: 'ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new',
-        ...(process.env.GIT_SSL_CAINFO ? { GIT_SSL_CAINFO: process.env.GIT_SSL_CAINFO } : {}),
+        // Trust settings the pod may carry (a private CA for an internal git server).
+        ...Object.fromEntries(TRUST_ENV.filter((k) => process.env[k]).map((k) => [k, process.env[k]])),
       },
     });
     let stderr = '';
