@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join, matchesGlob, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
@@ -133,6 +133,18 @@ async function verifyDebianPackage(pkg: string): Promise<void> {
   throw new DockerfileError(`the image installs Debian package ${pkg}, which this machine lacks: apt-get install ${pkg}`);
 }
 
+/** Stages kept in the cache: enough for the images of one tree, bounded as the lockfile changes. */
+export const CACHED_STAGES = 4;
+
+/** Drops all but the CACHED_STAGES most recently used stages (the one just made always stays). */
+async function pruneCache(cacheDir: string, keep: string): Promise<void> {
+  const entries = await Promise.all(
+    (await readdir(cacheDir)).filter((n) => !n.includes('.tmp-')).map(async (n) => ({ path: join(cacheDir, n), mtime: (await stat(join(cacheDir, n))).mtimeMs })),
+  );
+  const old = entries.filter((e) => e.path !== keep).sort((a, b) => b.mtime - a.mtime).slice(CACHED_STAGES - 1);
+  for (const e of old) await rm(e.path, { recursive: true, force: true });
+}
+
 export async function assembleImage(opts: AssembleOptions): Promise<AssembledImage> {
   const text = await readFile(opts.dockerfile, 'utf8');
   const patterns = await readDockerignore(opts.context);
@@ -159,6 +171,10 @@ export async function assembleImage(opts: AssembleOptions): Promise<AssembledIma
       await rm(tmp, { recursive: true, force: true });
       await cp(s.root, tmp, { recursive: true, verbatimSymlinks: true });
       await rename(tmp, cached);
+      await pruneCache(opts.cacheDir, cached);
+    } else {
+      const now = new Date();
+      await utimes(cached, now, now);
     }
     await rm(s.root, { recursive: true, force: true });
     s.root = cached;
