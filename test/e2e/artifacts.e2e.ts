@@ -8,7 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Component, Finalizer, Label, Reason, RunPhase } from '../../lib/api.ts';
-import { type KubeClient, Paths } from '../../lib/kube-client.ts';
+import type { KubeClient } from '../../lib/kube-client.ts';
+import { ExitCode } from '../../kubectl-krt/exit-codes.ts';
 import { S3_ACCESS_KEY, S3_SECRET_KEY, S3Server } from '../support/s3-server.ts';
 import {
   applyYaml,
@@ -244,7 +245,7 @@ spec:
       assert.equal(readFileSync(path.join(unpacked, 'site/index.html'), 'utf8'), '<h1>hi</h1>\n');
       assert.equal(readFileSync(path.join(unpacked, 'site/css/a.css'), 'utf8'), 'a{}\n');
       const missing = await krt(['artifacts', 'download', name, 'nope', '-n', ns], work);
-      assert.equal(missing.code, 1);
+      assert.equal(missing.code, ExitCode.Error);
       assert.match(missing.stderr, /run writes-\w+ has no artifact nope \(it has: big\.bin, result\.txt, site\)/);
 
       // Deleting the Run deletes its artifacts, then the maintainer lets the Run go.
@@ -328,6 +329,7 @@ spec:
       async () => (await kubectl(['get', 'deploy,sa,role,rolebinding', 'runtime-fs-maintainer', '-n', ns], { check: false })).stdout.trim() === '',
       { timeoutMs: 90_000, intervalMs: 1000 },
     );
-    await client.get(Paths.runtime(ns, 's3'));
+    // Only its own: the other Runtimes' maintainers stay.
+    await kubectl(['get', 'deploy', 'runtime-s3-maintainer', '-n', ns]);
   });
 });
