@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Reason, type Run, RunPhase } from '../../lib/api.ts';
+import { Annotation, Reason, type Run, RunPhase } from '../../lib/api.ts';
 import { judgeAssignment, ReapResult, type ReaperPodView, reap } from './decide.ts';
 import { ttlDeadlineMs } from './ttl.ts';
 
@@ -31,6 +31,9 @@ describe('stale Run reaper', () => {
     assert.equal(judge(run(RunPhase.Running), pod()), undefined);
     assert.equal(judge(run(RunPhase.Succeeded), undefined), undefined);
     assert.equal(judge(run(RunPhase.Pending), undefined), undefined);
+    const restoring = run(RunPhase.Running);
+    restoring.metadata.annotations = { [Annotation.Restoring]: 'true' };
+    assert.equal(judge(restoring, undefined), undefined);
   });
   it('a deleted or replaced pod is PodGone, in Scheduled as in Running', () => {
     assert.equal(judge(run(RunPhase.Running), undefined), Reason.PodGone);

@@ -1,6 +1,6 @@
 // The stale Run reaper's decision: is the pod a Scheduled or Running Run is assigned to still able
 // to finish it, and if not, what becomes of the Run. Pure: the loop feeds it cache snapshots.
-import { Limits, microTime, Reason, type Run, RunPhase } from '../../lib/api.ts';
+import { Annotation, Limits, microTime, Reason, type Run, RunPhase } from '../../lib/api.ts';
 import { endOfAttemptStatus, rescheduleStatus, type RunStatusPatch } from '../../lib/run-status.ts';
 
 /** What the reaper reads of a Runtime Pod. */
@@ -37,6 +37,8 @@ export function judgeAssignment(input: AssignmentInput): Verdict | undefined {
   const { run, pod, nowMs } = input;
   const status = run.status ?? {};
   if (status.phase !== RunPhase.Scheduled && status.phase !== RunPhase.Running) return undefined;
+  // Being restored (kubectl krt restore): its status is not settled yet, nor ours to act on.
+  if (run.metadata.annotations?.[Annotation.Restoring] !== undefined) return undefined;
   const name = status.assignedPod;
   if (!name) return undefined;
   const staleAfterMs = input.staleAfterMs ?? Limits.reaperStaleSeconds * 1000;
