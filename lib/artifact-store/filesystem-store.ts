@@ -22,7 +22,7 @@ export class FilesystemStore implements ArtifactStore {
     this.description = options.description;
   }
 
-  async put(key: string, file: string): Promise<void> {
+  async put(key: string, file: string, _options?: { size: number; contentType: string }): Promise<void> {
     const target = this.pathOf(key);
     await this.checkMounted();
     await mkdir(path.dirname(target), { recursive: true });

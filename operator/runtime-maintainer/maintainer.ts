@@ -4,7 +4,7 @@
 // emits a Warning Event (ArtifactCleanupFailed) and is retried with backoff.
 import { API_VERSION, Finalizer, microTime, type Run } from '../../lib/api.ts';
 import { openStore, type StoreEnvironment } from '../../lib/artifact-store/open-store.ts';
-import { runPrefix } from '../../lib/artifact-store/store.ts';
+import { ArtifactStoreError, runPrefix, StoreErrorCode } from '../../lib/artifact-store/store.ts';
 import { createInformer, type Informer } from '../../lib/informer.ts';
 import { KeyedQueue } from '../../lib/keyed-queue.ts';
 import { isConflict, isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
@@ -67,6 +67,12 @@ export class RuntimeMaintainer {
         await store.deletePrefix(runPrefix({ prefix: snapshot.s3?.prefix, namespace: this.o.namespace, uid: run.metadata.uid! }));
         this.log.info('artifacts deleted', { run: name, runUID: run.metadata.uid, store: store.description });
       } catch (err) {
+        // A bucket that no longer exists holds none of the Run's objects.
+        if (err instanceof ArtifactStoreError && err.code === StoreErrorCode.NoSuchBucket) {
+          this.log.info('artifact bucket gone; nothing to delete', { run: name });
+          await this.removeFinalizer(run);
+          return;
+        }
         const message = `deleting the artifacts of run ${name} failed; the finalizer ${Finalizer.ArtifactCleanup} stays until it succeeds: ${errorMessage(err)}`;
         this.log.warn('artifact cleanup failed', { run: name, error: errorMessage(err) });
         await this.warn(run, message);

@@ -73,15 +73,19 @@ export class RunArtifacts {
         refs.push({ name: a.name, key, size: a.size, digest: a.digest, type: a.type, contentType: a.contentType });
       }
     } catch (err) {
-      // This attempt's objects go again, so a failed Run holds no half set of artifacts.
-      await this.o.store.delete(refs.map((r) => r.key)).catch((e: unknown) =>
-        this.o.log.warn('removing the uploaded artifacts failed', { runUID: uid, error: errorMessage(e) }),
-      );
+      // This attempt's objects go again, so a failed Run holds no half set of artifacts. Only when
+      // that fails too (the store went away) does the Run keep the store snapshot, so the
+      // maintainer deletes the rest later; otherwise there is nothing left to clean up.
+      let leftovers = false;
+      await this.o.store.delete(refs.map((r) => r.key)).catch((e: unknown) => {
+        leftovers = true;
+        this.o.log.warn('removing the uploaded artifacts failed', { runUID: uid, error: errorMessage(e) });
+      });
       this.o.log.warn('artifact upload failed', { runUID: uid, error: errorMessage(err) });
       return {
         run: current,
         outcome: fail(outcome, Reason.ArtifactUpload, `storing artifacts failed: ${errorMessage(err)}`),
-        status: { artifactStore: snapshot },
+        status: leftovers || refs.length > 0 ? { artifactStore: snapshot } : {},
       };
     }
     this.o.log.info('artifacts stored', { runUID: uid, count: refs.length, store: this.o.store.description });

@@ -281,6 +281,10 @@ spec:
     const b = await waitForRun(client, ns, 'no-bucket');
     assert.equal(b.status?.reason, Reason.ArtifactUpload);
     assert.match(b.status!.message!, /bucket no-such-bucket does not exist$/);
+    // Nothing reached the store, so there is nothing to clean up: deleting them does not wait.
+    assert.equal(a.status?.artifactStore, undefined);
+    assert.equal(b.status?.artifactStore, undefined);
+    await kubectl(['delete', 'run', 'wrong-creds', 'no-bucket', '-n', ns, '--wait=true', '--timeout=30s']);
   });
 
   it('fails with ArtifactUpload when the server goes down during an upload, and cleanup waits for it', async () => {
