@@ -3,7 +3,7 @@
 import { isTerminal, microTime, Reason, type Run, RunPhase } from '../lib/api.ts';
 import { EventAction, EventType, recordRunEvent } from '../lib/events.ts';
 import { createInformer, type Informer } from '../lib/informer.ts';
-import { isConflict, isNotFound, type KubeClient, newerOf, Paths } from '../lib/kube-client.ts';
+import { isConflict, isNotFound, KubeApiError, type KubeClient, newerOf, Paths } from '../lib/kube-client.ts';
 import { errorMessage, type Logger, logger } from '../lib/log.ts';
 import {
   endOfAttemptStatus,
@@ -279,7 +279,9 @@ export class Runtimed {
     const attemptNo = run.status?.attempt ?? 0;
     // The caller's copy is usually our own last write (the claim); the watch may still lag behind it.
     let current = newerOf(run, this.runs.get(run.metadata.name!, run.metadata.namespace));
-    for (let attempt = 0; attempt < 10; attempt++) {
+    // Lost races re-read and decide again (a bounded number of times); an apiserver that cannot be
+    // reached is waited out, however long: giving up would leave the Run Running on a healthy pod.
+    for (let attempt = 0, conflicts = 0, refusals = 0; conflicts < 10 && refusals < 3; attempt++) {
       if (isTerminal(current.status?.phase) || !this.isOurAttempt(current, attemptNo)) break;
       try {
         const next = endOfAttemptStatus(current, outcome);
@@ -311,14 +313,18 @@ export class Runtimed {
         break;
       } catch (err) {
         if (isNotFound(err)) break;
-        if (isConflict(err))
+        if (isConflict(err)) {
+          conflicts++;
           this.log.debug('terminal write conflict', {
             rv: current.metadata.resourceVersion,
             phase: current.status?.phase,
           });
-        if (!isConflict(err)) {
+        } else {
+          // A request the apiserver refuses (not one it could not serve) will not pass by waiting.
+          if (err instanceof KubeApiError && err.code >= 400 && err.code < 500 && ![408, 429].includes(err.code))
+            refusals++;
           this.log.warn('terminal status write failed; retrying', { runUID: uid, error: errorMessage(err) });
-          await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+          await new Promise((r) => setTimeout(r, Math.min(200 * (attempt + 1), 5000)));
         }
         try {
           current = await this.o.client.get<Run>(Paths.run(run.metadata.namespace!, run.metadata.name!));
