@@ -1,7 +1,7 @@
 // The Operations Guide end to end (runs last: it deletes the CRDs, so every kruntimes object in
 // the cluster goes with them): kubectl krt install → Runtimes → Runs → kubectl krt upgrade with a
-// changed setting while a Run is in flight (it still completes) → kubectl krt backup → uninstall
-// with --delete-crds and the workload namespace deleted → kubectl krt restore --install → every
+// changed setting while a Run is in flight (it still completes) → kubectl krt backup → kubectl krt
+// uninstall --delete-crds and the workload namespace deleted → kubectl krt restore --install → every
 // Runtime and Run is back, the finished ones with their phase, outputs and times, and not executed
 // again; the upgraded setting is back too; new Runs succeed.
 // Executions are counted outside the Runs' workspaces: each Run appends its name to a file in a
@@ -56,6 +56,9 @@ spec:
       containers:
         - name: runtime
           image: kruntimes-bash-runtime:latest
+          env:
+            - name: LIFECYCLE_TOKEN
+              valueFrom: { secretKeyRef: { name: lifecycle-token, key: token } }
           volumeMounts:
             - { name: counter, mountPath: /counter }
       volumes:
@@ -150,6 +153,8 @@ describe('lifecycle: backup, uninstall with the CRDs, restore', function () {
     ns = await createNamespace('lifecycle');
     const install = await krt(['install', '--runtimes-namespace', ns, '--set', 'python.enabled=false', '--wait'], kubeconfig);
     assert.equal(install.code, 0, `${install.stdout}${install.stderr}`);
+    // A Secret the Runtime's Pods cannot start without: backed up with --include-secrets.
+    await kubectl(['create', 'secret', 'generic', 'lifecycle-token', '-n', ns, '--from-literal=token=s3cr3t']);
     await applyYaml(ns, runtimeYaml);
     await waitForRuntimeReady(p.client, ns, 'counter');
     await waitForSchedulable(ns, 'counter', 1);
@@ -194,9 +199,10 @@ describe('lifecycle: backup, uninstall with the CRDs, restore', function () {
     assert.deepEqual(executions().sort(), ['bad', 'inflight', 'ok']);
 
     // Backup.
-    const b = await krt(['backup', '-n', ns, '-o', archive], kubeconfig);
+    const b = await krt(['backup', '-n', ns, '--include-secrets', '-o', archive], kubeconfig);
     assert.equal(b.code, 0, b.stderr);
-    assert.equal(b.stdout, `backup written to ${archive}: 2 Runtimes, 4 Runs, 0 Workflows, 0 Secrets, the install record\n`);
+    assert.equal(b.stdout, `backup written to ${archive}: 2 Runtimes, 4 Runs, 0 Workflows, 1 Secrets, the install record\n`);
+    assert.match(b.stderr, /warning: .* holds 1 Secret\(s\) in clear \(base64\): store it as safely as the credentials themselves/);
 
     // Uninstall with the CRDs, and the workload namespace deleted.
     const un = await krt(['uninstall', '--delete-crds', '--yes', '--wait'], kubeconfig);
@@ -211,6 +217,7 @@ describe('lifecycle: backup, uninstall with the CRDs, restore', function () {
     const lines = plan.stdout.split('\n').filter((l) => l && !l.startsWith('InstallRecord'));
     const creates = [
       `Namespace ${ns}: create`,
+      `Secret ${ns}/lifecycle-token: create`,
       `Runtime ${ns}/bash: create`,
       `Runtime ${ns}/counter: create`,
       ...['bad', 'builtin', 'inflight', 'ok'].map((n) => `Run ${ns}/${n}: create`),
@@ -259,13 +266,13 @@ describe('lifecycle: backup, uninstall with the CRDs, restore', function () {
     // Restoring again changes nothing.
     const again = await krt(['restore', archive], kubeconfig);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /: 0 created, 0 updated, 0 resumed, 7 already there, /);
+    assert.match(again.stdout, /: 0 created, 0 updated, 0 resumed, 8 already there, /);
 
     // New Runs succeed.
-    await applyYaml(ns, runYaml('after', 'echo "fresh=yes" >> "$KRUNTIME_OUTPUTS"'));
+    await applyYaml(ns, runYaml('after', 'echo "fresh=yes" >> "$KRUNTIME_OUTPUTS"\necho "token=$LIFECYCLE_TOKEN" >> "$KRUNTIME_OUTPUTS"'));
     const fresh = await waitForRun(client, ns, 'after', undefined, 120_000);
     assert.equal(fresh.status?.phase, 'Succeeded', fresh.status?.message);
-    assert.deepEqual(fresh.status?.outputs, { fresh: 'yes' });
+    assert.deepEqual(fresh.status?.outputs, { fresh: 'yes', token: 's3cr3t' }, 'the restored Secret reaches the Runtime Pods');
     assert.deepEqual(executions().sort(), ['after', 'bad', 'inflight', 'ok']);
     await waitFor(
       'doctor to find the namespace clean',
