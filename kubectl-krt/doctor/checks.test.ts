@@ -164,7 +164,13 @@ describe('doctor checks', () => {
       ),
       pods: [
         pod('runtime-bash-a'),
-        pod('runtime-img-a', { runtime: 'img', ready: false, containers: [{ name: 'runtime', image: 'nope:1', ready: false, restartCount: 0, waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "nope:1"' } }] }),
+        // runtimed cannot reach a server that never started: the image is the cause, said once.
+        pod('runtime-img-a', {
+          runtime: 'img',
+          ready: false,
+          conditions: [heartbeat(1000, 'False', 'Runtime Server unreachable: ECONNREFUSED')],
+          containers: [{ name: 'runtime', image: 'nope:1', ready: false, restartCount: 0, waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "nope:1"' } }],
+        }),
         pod('runtime-big-a', { runtime: 'big', ready: false, phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/1 nodes are available: 1 Insufficient cpu.' }], containers: [] }),
         pod('runtime-sec-a', { runtime: 'sec', ready: false, secrets: ['creds'], containers: [{ name: 'runtime', image: 'i', ready: false, restartCount: 0, waiting: { reason: 'CreateContainerConfigError', message: 'secret "creds" not found' } }] }),
         pod('runtime-sick-a', { runtime: 'sick', ready: true, conditions: [{ type: 'Ready', status: 'True' }, heartbeat(1000, 'False', 'Runtime Server unhealthy: disk full')] }),

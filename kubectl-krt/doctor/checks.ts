@@ -11,6 +11,7 @@ import {
   Reason,
   type Run,
   RunPhase,
+  RUNTIME_CONTAINER,
   type Runtime,
 } from '../../lib/api.ts';
 import { imageVersion, versionSkew } from '../platform-version.ts';
@@ -198,7 +199,10 @@ export function podProblems(s: Snapshot, pod: PodView): Array<{ kind: string; te
       if (!s.configMaps.has(`${ns}/${name}`)) out.push({ kind: 'secret', text: `ConfigMap ${name} does not exist` });
   }
   const hb = cond(pod.conditions, PodConditionType.RuntimedReady);
-  if (hb?.status === 'False')
+  // A Runtime Server whose container cannot start fails its health check too: that is the
+  // container's problem, already said, not the server's.
+  const serverStarted = !pod.containers.some((c) => c.name === RUNTIME_CONTAINER && c.waiting?.reason);
+  if (hb?.status === 'False' && serverStarted)
     out.push({ kind: 'health', text: `runtimed reports not ready (${hb.reason ?? ''}): ${hb.message ?? ''}` });
   return out;
 }
