@@ -3,8 +3,10 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
   type S3ServiceException,
@@ -108,6 +110,22 @@ export class S3Store implements ArtifactStore {
       count += keys.length;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+    // Multipart uploads cut off mid-way (the store went down) keep their parts until aborted.
+    let uploads;
+    try {
+      uploads = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.o.bucket, Prefix: prefix }));
+    } catch (err) {
+      throw this.wrap(err, `listing multipart uploads below ${prefix}`);
+    }
+    for (const u of uploads.Uploads ?? []) {
+      try {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: u.Key, UploadId: u.UploadId }));
+        count++;
+      } catch (err) {
+        const e = this.wrap(err, `aborting the multipart upload of ${u.Key}`);
+        if (e.code !== StoreErrorCode.NotFound) throw e;
+      }
+    }
     return count;
   }
 

@@ -4,11 +4,13 @@
 import path from 'node:path';
 import { type ArtifactRef, type ArtifactStoreSpec, Finalizer, Reason, type Run, RunPhase } from '../../lib/api.ts';
 import { storeSnapshot } from '../../lib/artifact-store/open-store.ts';
-import { type ArtifactStore, artifactKey } from '../../lib/artifact-store/store.ts';
+import { type ArtifactStore, ArtifactStoreError, artifactKey, StoreErrorCode } from '../../lib/artifact-store/store.ts';
 import { isConflict, type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { errorMessage, type Logger } from '../../lib/log.ts';
 import type { Outcome } from '../../lib/run-status.ts';
 import { ArtifactInvalidError, type CollectLimits, collectArtifacts } from './collect.ts';
+
+const DEFINITIVE: ReadonlySet<string> = new Set([StoreErrorCode.AccessDenied, StoreErrorCode.NoSuchBucket]);
 
 export interface RunArtifactsOptions {
   client: KubeClient;
@@ -76,7 +78,9 @@ export class RunArtifacts {
       // This attempt's objects go again, so a failed Run holds no half set of artifacts. Only when
       // that fails too (the store went away) does the Run keep the store snapshot, so the
       // maintainer deletes the rest later; otherwise there is nothing left to clean up.
-      let leftovers = false;
+      // Refused credentials or a missing bucket wrote nothing; after any other failure (the store
+      // went away mid-request) an object or multipart upload may exist that nobody acknowledged.
+      let leftovers = !(err instanceof ArtifactStoreError && DEFINITIVE.has(err.code));
       await this.o.store.delete(refs.map((r) => r.key)).catch((e: unknown) => {
         leftovers = true;
         this.o.log.warn('removing the uploaded artifacts failed', { runUID: uid, error: errorMessage(e) });
