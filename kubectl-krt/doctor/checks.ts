@@ -2,6 +2,7 @@
 // snapshot, each finding with its evidence and the command to run next.
 import {
   ACTIVE_PHASES,
+  Component,
   DEFAULT_CAPACITY_RUNS,
   Finalizer,
   isTerminal,
@@ -29,7 +30,8 @@ export const Check = {
   Access: 'access',
 } as const;
 
-export const MAINTAINER_COMPONENT = 'runtime-maintainer';
+/** The runtime maintainer's Deployment label value, as the Runtime controller renders it. */
+export const MAINTAINER_COMPONENT = Component.RuntimeMaintainer;
 /** A Run Pending this long without an explanation means the scheduler is not looking at it. */
 export const UNEXPLAINED_PENDING_MS = 30_000;
 /** Scheduled this long without runtimed claiming it. */
