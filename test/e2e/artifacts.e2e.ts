@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Component, Finalizer, Label, Reason, RunPhase } from '../../lib/api.ts';
 import type { KubeClient } from '../../lib/kube-client.ts';
 import { ExitCode } from '../../kubectl-krt/exit-codes.ts';
@@ -222,6 +223,14 @@ spec:
         });
         assert.deepEqual(s3Keys(uid), refs.map((r) => r.key));
         assert.deepEqual(readFileSync(path.join(s3.dir, BUCKET, ref('big.bin').key)).length, BIG);
+        // A multipart upload's ETag is "<md5 of the part md5s>-<parts>": 50 MiB in 8 MiB parts is 7.
+        const head = await new S3Client({
+          region: 'us-east-1',
+          endpoint: s3.endpoint,
+          forcePathStyle: true,
+          credentials: { accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY },
+        }).send(new HeadObjectCommand({ Bucket: BUCKET, Key: ref('big.bin').key }));
+        assert.match(head.ETag ?? '', /^"[0-9a-f]{32}-7"$/);
       } else {
         assert.deepEqual(done.status!.artifactStore, { filesystem: { claimName: 'artifacts', subPath: 'store' } });
         assert.deepEqual(pvFiles(uid), ['big.bin', 'result.txt', 'site']);
