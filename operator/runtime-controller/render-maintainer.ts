@@ -7,7 +7,8 @@
 // would otherwise remove it first and leave those Runs undeletable). The Runtime controller sets
 // the maintainer Deployment as owner of the ServiceAccount, Role and RoleBinding when it applies
 // them; the maintainer deletes its own Deployment once the Runtime is gone and no Run of it
-// carries the finalizer, and garbage collection then removes the rest.
+// carries the finalizer (or the Runtime no longer has a store), and garbage collection then
+// removes the rest.
 import { Component, Label, MANAGER, type Runtime } from '../../lib/api.ts';
 import { artifactStoreEnv, artifactStoreMounts, artifactStoreVolumes, type RenderConfig } from './render.ts';
 

@@ -21,10 +21,10 @@ describe('runtime maintainer decisions', () => {
     assert.equal(decideRun(run({ deleted: true, runtime: 'bash' }), 'py'), 'none');
   });
 
-  it('retires only when the Runtime is gone and no Run of it holds the finalizer', () => {
-    assert.equal(canRetire({ runtimeExists: true, runs: [], runtimeName: 'py' }), false);
-    assert.equal(canRetire({ runtimeExists: false, runs: [run()], runtimeName: 'py' }), false);
-    assert.equal(canRetire({ runtimeExists: false, runs: [run({ runtime: 'bash' })], runtimeName: 'py' }), true);
-    assert.equal(canRetire({ runtimeExists: false, runs: [run({ finalizer: false })], runtimeName: 'py' }), true);
+  it('retires only when the Runtime is gone or has no store, and no Run of it holds the finalizer', () => {
+    assert.equal(canRetire({ runtimeHasStore: true, runs: [], runtimeName: 'py' }), false);
+    assert.equal(canRetire({ runtimeHasStore: false, runs: [run()], runtimeName: 'py' }), false);
+    assert.equal(canRetire({ runtimeHasStore: false, runs: [run({ runtime: 'bash' })], runtimeName: 'py' }), true);
+    assert.equal(canRetire({ runtimeHasStore: false, runs: [run({ finalizer: false })], runtimeName: 'py' }), true);
   });
 });

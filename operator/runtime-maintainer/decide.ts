@@ -10,9 +10,12 @@ export function decideRun(run: Run, runtimeName: string): MaintainerAction {
   return run.metadata.finalizers?.includes(Finalizer.ArtifactCleanup) ? 'cleanup' : 'none';
 }
 
-/** Deleting its own Deployment is safe only when nothing can need it any more. */
-export function canRetire(input: { runtimeExists: boolean; runs: readonly Run[]; runtimeName: string }): boolean {
-  if (input.runtimeExists) return false;
+/**
+ * Deleting its own Deployment is safe only when nothing can need it any more: the Runtime is gone
+ * (or no longer has an artifact store) and no Run of it still holds the finalizer.
+ */
+export function canRetire(input: { runtimeHasStore: boolean; runs: readonly Run[]; runtimeName: string }): boolean {
+  if (input.runtimeHasStore) return false;
   return !input.runs.some(
     (r) => r.spec.runtime === input.runtimeName && r.metadata.finalizers?.includes(Finalizer.ArtifactCleanup),
   );

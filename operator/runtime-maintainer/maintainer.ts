@@ -2,7 +2,7 @@
 // artifact-cleanup finalizer, deletes the Run's artifacts from the store recorded in
 // status.artifactStore, then removes the finalizer. A store it cannot reach keeps the finalizer,
 // emits a Warning Event (ArtifactCleanupFailed) and is retried with backoff.
-import { API_VERSION, Finalizer, microTime, type Run } from '../../lib/api.ts';
+import { API_VERSION, Finalizer, microTime, type Run, type Runtime } from '../../lib/api.ts';
 import { openStore, type StoreEnvironment } from '../../lib/artifact-store/open-store.ts';
 import { ArtifactStoreError, runPrefix, StoreErrorCode } from '../../lib/artifact-store/store.ts';
 import { createInformer, type Informer } from '../../lib/informer.ts';
@@ -101,15 +101,15 @@ export class RuntimeMaintainer {
   }
 
   private async maybeRetire(): Promise<void> {
-    let runtimeExists = true;
+    let runtimeHasStore = false;
     try {
-      await this.o.client.get(Paths.runtime(this.o.namespace, this.o.runtimeName));
+      const runtime = await this.o.client.get<Runtime>(Paths.runtime(this.o.namespace, this.o.runtimeName));
+      runtimeHasStore = runtime.spec.artifactStore !== undefined;
     } catch (err) {
       if (!isNotFound(err)) return;
-      runtimeExists = false;
     }
-    if (!canRetire({ runtimeExists, runs: this.runs.list(this.o.namespace), runtimeName: this.o.runtimeName })) return;
-    this.log.info('the Runtime is gone and no Run needs cleanup: deleting the maintainer Deployment');
+    if (!canRetire({ runtimeHasStore, runs: this.runs.list(this.o.namespace), runtimeName: this.o.runtimeName })) return;
+    this.log.info('the Runtime is gone (or has no store) and no Run needs cleanup: deleting the maintainer Deployment');
     try {
       await this.o.client.delete(`/apis/apps/v1/namespaces/${this.o.namespace}/deployments/${this.o.deploymentName}`);
     } catch (err) {
