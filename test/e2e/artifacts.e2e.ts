@@ -170,6 +170,7 @@ spec:
     }
     await s3?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
+    if (pvDir) rmSync(pvDir, { recursive: true, force: true });
   });
 
   it('renders a runtime maintainer per Runtime with a store, not owned by the Runtime', async () => {
