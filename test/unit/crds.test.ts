@@ -214,6 +214,7 @@ describe('CRDs', () => {
         'attempt',
         'scheduledTime',
         'startTime',
+        'retryAfter',
         'completionTime',
         'exitCode',
         'outputs',
