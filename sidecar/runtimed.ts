@@ -32,8 +32,12 @@ import {
 const FINISHED_MEMORY = 10_000;
 const EVENT_REPORTER = 'kruntimes.io/runtimed';
 
-/** Identifies one attempt of a Run: a retry of the same Run on this pod is new work. */
-const attemptKey = (run: Run) => `${run.metadata.uid}/${run.status?.attempt ?? 0}`;
+/**
+ * Identifies one assignment of a Run: a retry, or a rescheduled attempt that keeps its number,
+ * landing on this pod again is new work (scheduledTime is written anew by every assignment).
+ */
+const attemptKey = (run: Run) =>
+  `${run.metadata.uid}/${run.status?.attempt ?? 0}/${run.status?.scheduledTime ?? ''}`;
 
 export interface RuntimedOptions {
   client: KubeClient;
@@ -282,7 +286,7 @@ export class Runtimed {
     // Lost races re-read and decide again (a bounded number of times); an apiserver that cannot be
     // reached is waited out, however long: giving up would leave the Run Running on a healthy pod.
     for (let attempt = 0, conflicts = 0, refusals = 0; conflicts < 10 && refusals < 3; attempt++) {
-      if (isTerminal(current.status?.phase) || !this.isOurAttempt(current, attemptNo)) break;
+      if (isTerminal(current.status?.phase) || !this.isOurAttempt(current, run)) break;
       try {
         const next = endOfAttemptStatus(current, outcome);
         const written = await this.writeStatus(current, { ...next.status, ...artifacts });
@@ -335,7 +339,8 @@ export class Runtimed {
     }
     if (this.executions.get(uid) === exec) this.executions.delete(uid);
     runtimedMetrics.active.set(this.executions.size);
-    this.rememberFinished(`${uid}/${attemptNo}`);
+    this.rememberFinished(attemptKey(run));
+    this.redecide(run);
     // Off the hot path: the Runtime Server may drop the execution, and the workspace goes.
     setImmediate(() => {
       this.o.server.forget(uid).catch(() => {});
@@ -349,9 +354,8 @@ export class Runtimed {
     const exec = this.executions.get(uid);
     if (exec) exec.stage = 'finishing';
     this.outputs.end(uid);
-    const attemptNo = run.status?.attempt ?? 0;
     const current = newerOf(run, this.runs.get(run.metadata.name!, run.metadata.namespace));
-    if (!isTerminal(current.status?.phase) && this.isOurAttempt(current, attemptNo)) {
+    if (!isTerminal(current.status?.phase) && this.isOurAttempt(current, run)) {
       try {
         // A second's pause lets the heartbeat take this pod out of scheduling first.
         const status = rescheduleStatus(
@@ -371,7 +375,8 @@ export class Runtimed {
     }
     if (this.executions.get(uid) === exec) this.executions.delete(uid);
     runtimedMetrics.active.set(this.executions.size);
-    this.rememberFinished(`${uid}/${attemptNo}`);
+    this.rememberFinished(attemptKey(run));
+    this.redecide(run);
     setImmediate(() => removeWorkspace(ws).catch(() => {}));
   }
 
@@ -446,15 +451,26 @@ export class Runtimed {
     await this.awaitAndFinish(run, ws);
   }
 
+  /**
+   * A new assignment of this Run to this pod may have arrived while the previous attempt was
+   * still finishing (and was ignored then): decide again from the cache now that it is done.
+   */
+  private redecide(run: Run): void {
+    const latest = this.runs.get(run.metadata.name!, run.metadata.namespace);
+    if (latest && latest.metadata.uid === run.metadata.uid && attemptKey(latest) !== attemptKey(run))
+      setImmediate(() => this.onRun(latest));
+  }
+
   /** The Run is still assigned to this pod for the same attempt (the reaper may have moved it). */
-  private isOurAttempt(run: Run, attempt: number): boolean {
-    const s = run.status ?? {};
+  private isOurAttempt(current: Run, ours: Run): boolean {
+    const s = current.status ?? {};
     return (
       s.assignedPod === this.o.podName &&
       (!s.assignedPodUID || s.assignedPodUID === this.o.podUID) &&
-      (s.attempt ?? 0) === attempt
+      attemptKey(current) === attemptKey(ours)
     );
   }
+
 
   /** The Run left this pod's watch while we hold it: cancel what still executes. */
   private onUnassigned(run: Run): void {

@@ -53,6 +53,13 @@ describe('stale Run reaper', () => {
     assert.equal(judge(run(RunPhase.Running), pod({ ready: false, notReadySinceMs: NOW - 10_000 })), undefined);
     assert.equal(judge(run(RunPhase.Running), pod({ ready: false, notReadySinceMs: NOW - 31_000 })), Reason.PodUnhealthy);
   });
+  it('an assignment left unclaimed for 30 s on a healthy pod is PodUnhealthy', () => {
+    const r = run(RunPhase.Scheduled);
+    r.status!.scheduledTime = '2026-01-01T00:00:30.500000Z';
+    assert.equal(judge(r, pod()), undefined);
+    r.status!.scheduledTime = '2026-01-01T00:00:29.000000Z';
+    assert.equal(judge(r, pod()), Reason.PodUnhealthy);
+  });
   it('a never-claimed Run is rescheduled without spending an attempt', () => {
     const a = reap(run(RunPhase.Scheduled), { reason: Reason.PodGone, message: 'Runtime Pod pod-a was deleted' }, NOW);
     assert.equal(a.result, ReapResult.Reschedule);

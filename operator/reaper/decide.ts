@@ -64,6 +64,10 @@ export function judgeAssignment(input: AssignmentInput): Verdict | undefined {
       reason: Reason.PodUnhealthy,
       message: `runtimed on Runtime Pod ${name} has not reported a heartbeat for more than ${seconds}s`,
     };
+  // A healthy pod claims within milliseconds; an assignment left unclaimed this long was missed.
+  const scheduledMs = Date.parse(status.scheduledTime ?? '');
+  if (status.phase === RunPhase.Scheduled && Number.isFinite(scheduledMs) && nowMs - scheduledMs > staleAfterMs)
+    return { reason: Reason.PodUnhealthy, message: `runtimed on Runtime Pod ${name} did not claim the Run within ${seconds}s` };
   if (!pod.ready && pod.notReadySinceMs !== undefined && nowMs - pod.notReadySinceMs > staleAfterMs)
     return { reason: Reason.PodUnhealthy, message: `Runtime Pod ${name} has not been Ready for more than ${seconds}s` };
   return undefined;
