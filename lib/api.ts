@@ -65,6 +65,24 @@ export const Reason = {
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
+/**
+ * The failure reasons a retry policy may name in `retryOn` (the CRD's enum). Cancellations and
+ * output or artifact validation failures are not among them: they are never retried.
+ */
+export const RETRYABLE_REASONS = [
+  Reason.Failed,
+  Reason.Timeout,
+  Reason.PrepareSource,
+  Reason.RuntimeExecute,
+  Reason.RuntimeError,
+  Reason.ExecutionLost,
+  Reason.PodGone,
+  Reason.PodTerminating,
+  Reason.PodUnhealthy,
+  Reason.ArtifactUpload,
+] as const;
+export type RetryableReason = (typeof RETRYABLE_REASONS)[number];
+
 export const RunConditionType = {
   Scheduled: 'Scheduled',
   Running: 'Running',
@@ -201,6 +219,13 @@ export interface GitSource {
   subPath?: string;
 }
 
+export interface RetryPolicy {
+  maxAttempts?: number;
+  backoffSeconds?: number;
+  /** The failure reasons retried; unset: every one of RETRYABLE_REASONS. */
+  retryOn?: RetryableReason[];
+}
+
 export interface RunSpec {
   runtime: string;
   args?: string[];
@@ -208,7 +233,7 @@ export interface RunSpec {
   source?: { inline?: string; git?: GitSource };
   entrypoint?: string;
   timeoutSeconds?: number;
-  retryPolicy?: { maxAttempts?: number; backoffSeconds?: number };
+  retryPolicy?: RetryPolicy;
   cancelRequested?: boolean;
   ttlSecondsAfterFinished?: number;
 }

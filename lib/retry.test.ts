@@ -42,6 +42,18 @@ describe('retry policy', () => {
     for (const reason of [Reason.PodGone, Reason.PodUnhealthy, Reason.ExecutionLost, Reason.RuntimeError])
       assert.equal(decideRetry(run(1, { maxAttempts: 2 }), { ...failed, reason }, 0).retry, true, reason);
   });
+  it('retries only the reasons retryOn names, when it names any', () => {
+    const timeout: Outcome = { phase: RunPhase.Timeout, reason: Reason.Timeout, message: 'timed out' };
+    const onlyTimeout = run(1, { maxAttempts: 3, retryOn: [Reason.Timeout] });
+    assert.equal(decideRetry(onlyTimeout, timeout, 0).retry, true);
+    assert.equal(decideRetry(onlyTimeout, failed, 0).retry, false);
+    assert.equal(decideRetry(onlyTimeout, { ...failed, reason: Reason.PodGone }, 0).retry, false);
+    const infra = run(1, { maxAttempts: 3, retryOn: [Reason.PodGone, Reason.ExecutionLost] });
+    assert.equal(decideRetry(infra, { ...failed, reason: Reason.PodGone }, 0).retry, true);
+    assert.equal(decideRetry(infra, failed, 0).retry, false);
+    // An empty list retries nothing.
+    assert.equal(decideRetry(run(1, { maxAttempts: 3, retryOn: [] }), failed, 0).retry, false);
+  });
   it('stops at maxAttempts and by default (one attempt)', () => {
     assert.equal(decideRetry(run(2, { maxAttempts: 2 }), failed, 0).retry, false);
     assert.equal(decideRetry(run(1), failed, 0).retry, false);

@@ -5,6 +5,7 @@ import {
   DEFAULT_MAX_ATTEMPTS,
   Limits,
   Reason,
+  RETRYABLE_REASONS,
   type Run,
   RunPhase,
 } from './api.ts';
@@ -35,12 +36,15 @@ export function backoffSeconds(run: Run, attempt: number): number {
 export type RetryDecision = { retry: false } | { retry: true; delaySeconds: number; retryAfterMs: number };
 
 /**
- * What follows a finished attempt with this outcome. Only Failed and Timeout outcomes can retry;
- * a Run whose cancellation was requested never does, whatever the attempt ended with.
+ * What follows a finished attempt with this outcome. Only Failed and Timeout outcomes can retry,
+ * and only for a reason in `retryPolicy.retryOn` (every retryable reason when unset); a Run whose
+ * cancellation was requested never does, whatever the attempt ended with.
  */
 export function decideRetry(run: Run, outcome: Outcome, nowMs: number): RetryDecision {
   if (outcome.phase !== RunPhase.Failed && outcome.phase !== RunPhase.Timeout) return { retry: false };
   if (NEVER_RETRIED.has(outcome.reason) || run.spec.cancelRequested) return { retry: false };
+  const retryOn: readonly string[] = run.spec.retryPolicy?.retryOn ?? RETRYABLE_REASONS;
+  if (!retryOn.includes(outcome.reason)) return { retry: false };
   const attempt = run.status?.attempt ?? 1;
   const maxAttempts = run.spec.retryPolicy?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (attempt >= maxAttempts) return { retry: false };

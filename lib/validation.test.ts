@@ -164,6 +164,16 @@ describe('validateRunSpec', () => {
     ]);
   });
 
+  it('checks retryOn against the retryable reasons', () => {
+    assert.deepEqual(validateRunSpec({ ...hello, retryPolicy: { retryOn: ['Timeout', 'PodGone'] } } as RunSpec), []);
+    assert.deepEqual(validateRunSpec({ ...hello, retryPolicy: { retryOn: ['Cancelled'] } } as unknown as RunSpec), [
+      'spec.retryPolicy.retryOn: Unsupported value: "Cancelled": supported values: Failed, Timeout, PrepareSource, RuntimeExecute, RuntimeError, ExecutionLost, PodGone, PodTerminating, PodUnhealthy, ArtifactUpload',
+    ]);
+    assert.deepEqual(validateRunSpec({ ...hello, retryPolicy: { retryOn: ['Timeout', 'Timeout'] } } as RunSpec), [
+      'spec.retryPolicy.retryOn must not repeat a reason',
+    ]);
+  });
+
   it('reports the entrypoint problem', () => {
     assert.deepEqual(validateRunSpec({ ...hello, entrypoint: '../x' }), [CelMessage.entrypointDotDot]);
   });

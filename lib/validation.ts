@@ -7,6 +7,7 @@
 // as the apiserver counts maxLength, so these helpers accept exactly what the apiserver accepts.
 import {
   Limits,
+  RETRYABLE_REASONS,
   RUNTIME_CONTAINER,
   RUNTIMED_CONTAINER,
   type RunSpec,
@@ -208,6 +209,19 @@ export function validateRunSpec(spec: RunSpec): string[] {
     0,
     Limits.backoffSecondsMax,
   );
+  const retryOn = spec.retryPolicy?.retryOn;
+  if (retryOn !== undefined) {
+    if (!Array.isArray(retryOn)) errors.push('spec.retryPolicy.retryOn must be a list of reasons');
+    else {
+      for (const reason of retryOn) {
+        if (!(RETRYABLE_REASONS as readonly unknown[]).includes(reason))
+          errors.push(
+            `spec.retryPolicy.retryOn: Unsupported value: ${JSON.stringify(reason)}: supported values: ${RETRYABLE_REASONS.join(', ')}`,
+          );
+      }
+      if (new Set(retryOn).size !== retryOn.length) errors.push('spec.retryPolicy.retryOn must not repeat a reason');
+    }
+  }
   checkIntRange(errors, 'spec.ttlSecondsAfterFinished', spec.ttlSecondsAfterFinished, 0, 2 ** 31 - 1);
   if (spec.cancelRequested !== undefined && typeof spec.cancelRequested !== 'boolean') {
     errors.push('spec.cancelRequested must be a boolean');

@@ -22,7 +22,7 @@ describe('describeRun', () => {
         entrypoint: 'script',
         env: { B: '2', A: '1' },
         timeoutSeconds: 30,
-        retryPolicy: { maxAttempts: 3, backoffSeconds: 5 },
+        retryPolicy: { maxAttempts: 3, backoffSeconds: 5, retryOn: ['Timeout', 'PodGone'] },
       },
       status: {
         phase: 'Succeeded',
@@ -85,6 +85,7 @@ describe('describeRun', () => {
       /^ {2}Env: +A, B$/m,
       /^ {2}Timeout: +30s$/m,
       /^ {2}Attempts: +up to 3, backoff 5s$/m,
+      /^ {2}Retry On: +Timeout, PodGone$/m,
       /^ {2}result: +ok$/m,
       /^ {2}report.txt +file +2KiB +sha256:ab +namespaces\/dev\/runs\/u-1\/report.txt$/m,
       /^ {2}Scheduled +True +Scheduled +60m +assigned to pod runtime-bash-1$/m,

@@ -66,6 +66,8 @@ function spec(run: Run): Array<[string, string]> {
     'Attempts',
     attempts > 1 ? `up to ${attempts}, backoff ${secondsAsDuration(backoff)}` : '1 (no retries)',
   ]);
+  const retryOn = sp.retryPolicy?.retryOn;
+  if (attempts > 1 && retryOn !== undefined) rows.push(['Retry On', retryOn.length > 0 ? retryOn.join(', ') : 'nothing']);
   if (sp.ttlSecondsAfterFinished !== undefined) {
     rows.push(['TTL', `deleted ${secondsAsDuration(sp.ttlSecondsAfterFinished)} after it finishes`]);
   }

@@ -102,6 +102,15 @@ describe('buildRun', () => {
       1,
     );
   });
+
+  it('takes --retry-on repeated or comma-separated, and refuses a reason that is never retried', () => {
+    const { run } = buildRun({ ...base, args: ['x'], retries: '2', retryOn: ['Timeout,PodGone', 'Timeout'] }, 'ns', {});
+    assert.deepEqual(run.spec.retryPolicy, { retryOn: ['Timeout', 'PodGone'], maxAttempts: 3 });
+    assert.throws(
+      () => buildRun({ ...base, args: ['x'], retryOn: ['Cancelled'] }, 'ns', {}),
+      /--retry-on "Cancelled" is not a retryable reason: one of Failed, Timeout/,
+    );
+  });
 });
 
 describe('sourceText', () => {

@@ -1,6 +1,6 @@
 // The Run `kubectl krt run` creates, built from its flags and checked with the same rules the
 // apiserver applies (lib/validation.ts), so a mistake is reported before anything is sent.
-import { API_VERSION, Limits, type Run, type RunSpec } from '../../lib/api.ts';
+import { API_VERSION, Limits, RETRYABLE_REASONS, type RetryableReason, type Run, type RunSpec } from '../../lib/api.ts';
 import { validateRunSpec } from '../../lib/validation.ts';
 import { UsageError } from '../errors.ts';
 import { parseSeconds } from './duration.ts';
@@ -19,6 +19,8 @@ export interface RunFlags {
   timeout?: string;
   retries?: string;
   retryBackoff?: string;
+  /** --retry-on, each value one reason or a comma-separated list. */
+  retryOn?: readonly string[];
   ttl?: string;
   name?: string;
   generateName?: string;
@@ -52,6 +54,16 @@ function parseRetries(text: string): number {
   return retries;
 }
 
+function parseRetryOn(values: readonly string[]): RetryableReason[] {
+  const reasons = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  for (const reason of reasons) {
+    if (!(RETRYABLE_REASONS as readonly string[]).includes(reason)) {
+      throw new UsageError(`--retry-on "${reason}" is not a retryable reason: one of ${RETRYABLE_REASONS.join(', ')}`);
+    }
+  }
+  return [...new Set(reasons)] as RetryableReason[];
+}
+
 export function buildRun(flags: RunFlags, namespace: string, localEnv: NodeJS.ProcessEnv): BuiltRun {
   const warnings: string[] = [];
   if (flags.name !== undefined && flags.generateName !== undefined) {
@@ -82,8 +94,10 @@ export function buildRun(flags: RunFlags, namespace: string, localEnv: NodeJS.Pr
   if (flags.timeout !== undefined) {
     spec.timeoutSeconds = parseSeconds(flags.timeout, '--timeout', { min: 1, max: Limits.timeoutSecondsMax });
   }
-  if (flags.retries !== undefined || flags.retryBackoff !== undefined) {
+  const retryOn = parseRetryOn(flags.retryOn ?? []);
+  if (flags.retries !== undefined || flags.retryBackoff !== undefined || retryOn.length > 0) {
     spec.retryPolicy = {};
+    if (retryOn.length > 0) spec.retryPolicy.retryOn = retryOn;
     if (flags.retries !== undefined) spec.retryPolicy.maxAttempts = parseRetries(flags.retries) + 1;
     if (flags.retryBackoff !== undefined) {
       spec.retryPolicy.backoffSeconds = parseSeconds(flags.retryBackoff, '--retry-backoff', {

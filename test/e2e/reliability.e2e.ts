@@ -106,6 +106,30 @@ describe('reliability: retries, timeouts, cancellation, TTL, Events, metrics', f
     assert.ok(run.status?.completionTime);
   });
 
+  it('retryOn: only the named reasons are retried', async () => {
+    // Timeouts are retried, the script's own failure is not.
+    await create('retry-on-exit', 'echo "$KRUNTIME_RUN_NAME" >> /counter/execs; exit 7', {
+      retryPolicy: { maxAttempts: 3, backoffSeconds: 0, retryOn: ['Timeout'] },
+    });
+    await create('retry-on-timeout', 'sleep 30', {
+      timeoutSeconds: 1,
+      retryPolicy: { maxAttempts: 2, backoffSeconds: 0, retryOn: ['Timeout'] },
+    });
+    const failed = await waitForRun(client, ns, 'retry-on-exit', undefined, 30_000);
+    assert.equal(failed.status?.phase, RunPhase.Failed);
+    assert.equal(failed.status?.attempt, 1);
+    assert.equal(failed.status?.message, 'exit code 7');
+    assert.equal(ledger.executions().get('retry-on-exit'), 1);
+    const timedOut = await waitForRun(client, ns, 'retry-on-timeout', undefined, 30_000);
+    assert.equal(timedOut.status?.phase, RunPhase.Timeout);
+    assert.equal(timedOut.status?.attempt, 2);
+    // The apiserver refuses a reason that is never retried, naming the field.
+    await assert.rejects(
+      create('retry-on-bad', 'true', { retryPolicy: { maxAttempts: 2, retryOn: ['Cancelled'] } }),
+      /spec\.retryPolicy\.retryOn\[0\]: Unsupported value: "Cancelled"/,
+    );
+  });
+
   it('cancellation in every phase: Pending, Running, during a retry backoff; never retried', async () => {
     // Pending: a Runtime that does not exist.
     await client.create(Paths.runs(ns), {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import {
+  RETRYABLE_REASONS,
   DEFAULT_BACKOFF_SECONDS,
   DEFAULT_CAPACITY_RUNS,
   DEFAULT_MAX_ATTEMPTS,
@@ -204,7 +205,8 @@ describe('CRDs', () => {
       assert.deepEqual(props(at(root(run), 'spec')), spec);
       assert.deepEqual(props(at(root(run), 'spec.source')), ['git', 'inline']);
       assert.deepEqual(props(at(root(run), 'spec.source.git')), ['commit', 'ref', 'repository', 'subPath']);
-      assert.deepEqual(props(at(root(run), 'spec.retryPolicy')), ['backoffSeconds', 'maxAttempts']);
+      assert.deepEqual(props(at(root(run), 'spec.retryPolicy')), ['backoffSeconds', 'maxAttempts', 'retryOn']);
+      assert.deepEqual(at(root(run), 'spec.retryPolicy.retryOn').items?.enum, [...RETRYABLE_REASONS]);
       const status = fieldsOf<RunStatus>()([
         'phase',
         'message',
