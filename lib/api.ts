@@ -308,7 +308,14 @@ export interface RuntimeSpec {
     spec: Record<string, unknown> & { containers: Array<Record<string, unknown>> };
   };
   daemonImage?: string;
+  git?: RuntimeGitSpec;
   artifactStore?: ArtifactStoreSpec;
+}
+
+/** spec.git of a Runtime: how runtimed clones git sources. */
+export interface RuntimeGitSpec {
+  /** A ConfigMap key with the PEM certificates git trusts for https (key defaults to ca.crt). */
+  caBundleRef?: { name: string; key?: string };
 }
 
 export interface RuntimeStatus {

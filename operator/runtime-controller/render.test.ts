@@ -91,6 +91,25 @@ describe('Runtime rendering', () => {
     assert.equal(dep.spec.template.spec.serviceAccountName, 'workload');
     assert.equal(dep.spec.template.spec.containers[1].image, 'my/runtimed:1');
   });
+  it('mounts spec.git.caBundleRef into runtimed only and points GIT_SSL_CAINFO at it', () => {
+    const dep = byKind(renderRuntimeObjects(runtime({ git: { caBundleRef: { name: 'corp-ca', key: 'bundle.pem' } } }), config), 'Deployment');
+    const [server, runtimed] = dep.spec.template.spec.containers;
+    assert.deepEqual(
+      dep.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'kruntimes-git-ca'),
+      { name: 'kruntimes-git-ca', configMap: { name: 'corp-ca', items: [{ key: 'bundle.pem', path: 'ca.crt' }] } },
+    );
+    assert.deepEqual(
+      runtimed.volumeMounts.find((m: { name: string }) => m.name === 'kruntimes-git-ca'),
+      { name: 'kruntimes-git-ca', mountPath: '/etc/kruntimes/git-ca', readOnly: true },
+    );
+    assert.deepEqual(
+      runtimed.env.find((e: { name: string }) => e.name === 'GIT_SSL_CAINFO'),
+      { name: 'GIT_SSL_CAINFO', value: '/etc/kruntimes/git-ca/ca.crt' },
+    );
+    assert.equal(server.volumeMounts.some((m: { name: string }) => m.name === 'kruntimes-git-ca'), false);
+    const plain = byKind(renderRuntimeObjects(runtime(), config), 'Deployment');
+    assert.equal(plain.spec.template.spec.containers[1].env.some((e: { name: string }) => e.name === 'GIT_SSL_CAINFO'), false);
+  });
   it('grants runtimed exactly what it needs', () => {
     const role = byKind(renderRuntimeObjects(runtime(), config), 'Role');
     assert.deepEqual(

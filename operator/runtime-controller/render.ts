@@ -167,6 +167,7 @@ export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: str
       { name: 'KRUNTIME_SERVER_ADDR', value: `127.0.0.1:${runtimeServerPort(runtime)}` },
       { name: 'KRUNTIME_WORKSPACE', value: WORKSPACE_MOUNT },
       ...artifactStoreEnv(runtime.spec),
+      ...gitEnv(runtime.spec),
     ],
     ports: [{ name: 'runtimed', containerPort: RUNTIMED_HTTP_PORT, protocol: 'TCP' }],
     readinessProbe: {
@@ -183,12 +184,18 @@ export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: str
       workspaceMount,
       ...(ownToken ? [{ name: TOKEN_VOLUME, mountPath: TOKEN_PATH, readOnly: true }] : []),
       ...artifactStoreMounts(runtime.spec),
+      ...gitMounts(runtime.spec),
     ],
   };
   const volumes = ((podSpec.volumes as Obj[]) ?? []).filter(
-    (v) => v.name !== WORKSPACE_VOLUME && v.name !== TOKEN_VOLUME && v.name !== ARTIFACT_VOLUME,
+    (v) =>
+      v.name !== WORKSPACE_VOLUME && v.name !== TOKEN_VOLUME && v.name !== ARTIFACT_VOLUME && v.name !== GIT_CA_VOLUME,
   );
-  volumes.push({ name: WORKSPACE_VOLUME, emptyDir: {} }, ...artifactStoreVolumes(runtime.spec));
+  volumes.push(
+    { name: WORKSPACE_VOLUME, emptyDir: {} },
+    ...artifactStoreVolumes(runtime.spec),
+    ...gitVolumes(runtime.spec),
+  );
   if (ownToken) {
     volumes.push({
       name: TOKEN_VOLUME,
@@ -230,6 +237,30 @@ export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: str
       },
     },
   };
+}
+
+// spec.git.caBundleRef: the ConfigMap key mounted into runtimed only, named by GIT_SSL_CAINFO.
+const GIT_CA_VOLUME = 'kruntimes-git-ca';
+const GIT_CA_DIR = '/etc/kruntimes/git-ca';
+const GIT_CA_FILE = 'ca.crt';
+
+function gitEnv(spec: RuntimeSpec): Obj[] {
+  return spec.git?.caBundleRef ? [{ name: 'GIT_SSL_CAINFO', value: `${GIT_CA_DIR}/${GIT_CA_FILE}` }] : [];
+}
+
+function gitMounts(spec: RuntimeSpec): Obj[] {
+  return spec.git?.caBundleRef ? [{ name: GIT_CA_VOLUME, mountPath: GIT_CA_DIR, readOnly: true }] : [];
+}
+
+function gitVolumes(spec: RuntimeSpec): Obj[] {
+  const ref = spec.git?.caBundleRef;
+  if (!ref) return [];
+  return [
+    {
+      name: GIT_CA_VOLUME,
+      configMap: { name: ref.name, items: [{ key: ref.key ?? 'ca.crt', path: GIT_CA_FILE }] },
+    },
+  ];
 }
 
 const ARTIFACT_VOLUME = 'kruntimes-artifacts';

@@ -1,7 +1,8 @@
 // Git source end to end: runtimed clones into the Run's workspace from a bare repository on the
 // host (file://) at the default branch, a ref, a commit and a subPath; a real https git server
 // (git http-backend) at the cluster gateway answers with its own error, which ends the Run with
-// PrepareSource and git's message; transports other than https, ssh and file are refused.
+// PrepareSource and git's message, and serves the clone once the Runtime trusts its CA
+// (spec.git.caBundleRef); transports other than https, ssh and file are refused.
 import assert from 'node:assert/strict';
 import { Reason, RunPhase } from '../../lib/api.ts';
 import type { KubeClient } from '../../lib/kube-client.ts';
@@ -112,6 +113,39 @@ spec:
     const nosub = await waitForRun(client, ns, 'nosub');
     assert.equal(nosub.status?.reason, Reason.PrepareSource);
     assert.equal(nosub.status?.message, 'spec.source.git.subPath missing does not exist in the repository');
+  });
+
+  it('clones over https from a server with a private CA, trusted through spec.git.caBundleRef', async () => {
+    await applyYaml(
+      ns,
+      `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: git-ca
+data:
+  server.pem: |
+${server.certificate.trimEnd().replace(/^/gm, '    ')}
+---
+apiVersion: kruntimes.io/v1alpha1
+kind: Runtime
+metadata:
+  name: bash-ca
+spec:
+  git:
+    caBundleRef: { name: git-ca, key: server.pem }
+  template:
+    spec:
+      containers:
+      - name: runtime
+        image: kruntimes-bash-runtime:latest
+`,
+    );
+    await waitForRuntimeReady(client, ns, 'bash-ca');
+    await waitForSchedulable(ns, 'bash-ca', 1);
+    await applyYaml(ns, gitRun('https-ok', { repository: `${server.url}/repo.git`, ref: 'old' }).replace('runtime: bash', 'runtime: bash-ca'));
+    const r = await waitForRun(client, ns, 'https-ok');
+    assert.equal(r.status?.phase, RunPhase.Succeeded, r.status?.message);
+    assert.equal(await runOutput(ns, 'bash-ca', r.metadata.uid!), 'v1 from git');
   });
 
   it('refuses transports other than https, ssh and file', async () => {

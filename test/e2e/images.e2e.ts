@@ -110,6 +110,8 @@ describe('container images (assembled from their Dockerfiles)', function () {
 
   it('runtimed: says which downward-API variables it needs', async () => {
     const image = await assemble('runtimed');
+    // git sources need git, the CA bundle for https and the ssh client.
+    assert.deepEqual(image.debianPackages, ['git', 'ca-certificates', 'openssh-client']);
     const p = start(image);
     assert.equal(await p.code, 1, p.stderr());
     assert.match(p.stderr(), /Error: runtimed needs POD_NAME, POD_NAMESPACE, POD_UID \(set through the downward API\)/);

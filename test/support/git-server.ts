@@ -50,11 +50,14 @@ export function removeRepository(f: GitFixture): void {
 /** git http-backend over https at host:port, serving the bare repository's parent directory. */
 export class GitHttpsServer {
   readonly url: string;
+  /** The server's self-signed certificate (PEM): what a client must trust to clone from it. */
+  readonly certificate: string;
   private readonly server: https.Server;
 
-  private constructor(server: https.Server, url: string) {
+  private constructor(server: https.Server, url: string, certificate: string) {
     this.server = server;
     this.url = url;
+    this.certificate = certificate;
   }
 
   static async start(options: { host: string; root: string; scratch: string }): Promise<GitHttpsServer> {
@@ -107,7 +110,7 @@ export class GitHttpsServer {
     });
     await new Promise<void>((resolve) => server.listen(0, options.host, resolve));
     const { port } = server.address() as AddressInfo;
-    return new GitHttpsServer(server, `https://${options.host}:${port}`);
+    return new GitHttpsServer(server, `https://${options.host}:${port}`, readFileSync(cert, 'utf8'));
   }
 
   async stop(): Promise<void> {

@@ -242,9 +242,12 @@ describe('CRDs', () => {
         'capacity',
         'template',
         'daemonImage',
+        'git',
         'artifactStore',
       ]);
       assert.deepEqual(props(at(root(runtime), 'spec')), spec);
+      assert.deepEqual(props(at(root(runtime), 'spec.git')), ['caBundleRef']);
+      assert.deepEqual(props(at(root(runtime), 'spec.git.caBundleRef')), ['key', 'name']);
       assert.deepEqual(props(at(root(runtime), 'spec.artifactStore')), ['filesystem', 's3']);
       assert.deepEqual(props(at(root(runtime), 'spec.artifactStore.s3')), [
         'bucket',
