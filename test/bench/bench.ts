@@ -1,5 +1,6 @@
-// npm run bench -- [--runs 50] [--concurrency 25] [--pods 2] [--slots 64] [--warmup 10]
-// Creates N trivial Runs with concurrency C on a bash Runtime of P pods × S slots, and reports
+// npm run bench -- [--runs 50] [--concurrency 25] [--pods 2] [--slots 64] [--warmup 10] [--rate R]
+// Creates N trivial Runs with concurrency C on a bash Runtime of P pods × S slots (or, with
+// --rate, one every 1/R s: a steady load instead of a burst), and reports
 // percentiles of create→scheduled, create→running and create→completed from the Runs' status
 // timestamps (microsecond strings written by the scheduler and runtimed), plus Runs/s.
 import { parseArgs } from 'node:util';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     pods: { type: 'string', default: '2' },
     slots: { type: 'string', default: '64' },
     warmup: { type: 'string', default: '10' },
+    rate: { type: 'string' },
     namespace: { type: 'string', default: 'krt-bench' },
   },
 });
@@ -29,6 +31,9 @@ const C = Number(values.concurrency);
 const PODS = Number(values.pods);
 const SLOTS = Number(values.slots);
 const ns = values.namespace!;
+/** Runs per second of a steady load; unset: create as fast as C concurrent creators can. */
+const RATE = values.rate === undefined ? undefined : Number(values.rate);
+if (RATE !== undefined && !(RATE > 0)) throw new Error('--rate must be a positive number of Runs per second');
 
 const { client } = await setupPlatform();
 await kubectl(['create', 'namespace', ns], { check: false });
@@ -89,7 +94,21 @@ async function batch(prefix: string, n: number, concurrency: number) {
       await client.create(Paths.runs(ns), body(name));
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  const paced = async () => {
+    // Open loop: each create starts on its own schedule, whether or not earlier ones finished.
+    const creates: Array<Promise<unknown>> = [];
+    for (let i = 0; i < n; i++) {
+      const at = t0 + (i * 1000) / RATE!;
+      if (at > Date.now()) await new Promise((r) => setTimeout(r, at - Date.now()));
+      const name = `${prefix}-${i}`;
+      finished.push(new Promise<void>((resolve) => (done.has(name) ? resolve() : waiters.set(name, resolve))));
+      created.set(name, Date.now());
+      creates.push(client.create(Paths.runs(ns), body(name)));
+    }
+    await Promise.all(creates);
+  };
+  if (RATE === undefined) await Promise.all(Array.from({ length: concurrency }, worker));
+  else await paced();
   await Promise.all(finished);
   return { created, t0, t1: Date.now() };
 }
@@ -119,6 +138,7 @@ const series = {
 const result = {
   runs: N,
   concurrency: C,
+  ...(RATE !== undefined ? { offeredRunsPerSecond: RATE } : {}),
   pods: PODS,
   slotsPerPod: SLOTS,
   phases: Object.fromEntries(phases),
@@ -136,7 +156,9 @@ console.log('| interval | p50 ms | p95 ms | p99 ms | max ms |');
 console.log('| --- | ---: | ---: | ---: | ---: |');
 for (const [k, v] of Object.entries(result.latencyMs))
   console.log(`| ${k} | ${v.p50} | ${v.p95} | ${v.p99} | ${v.max} |`);
-console.log(`\n${N} Runs, concurrency ${C}, ${PODS} pods × ${SLOTS} slots: ${result.runsPerSecond} Runs/s`);
+console.log(
+  `\n${N} Runs, ${RATE === undefined ? `concurrency ${C}` : `offered at ${RATE} Runs/s`}, ${PODS} pods × ${SLOTS} slots: ${result.runsPerSecond} Runs/s`,
+);
 await informer.stop();
 await kubectl(['delete', 'runs', '--all', '-n', ns, '--wait=false'], { check: false });
 process.exit(0);
