@@ -1,6 +1,7 @@
 // The packaged linux-amd64 kubectl-krt (a Node single executable) driving the real cluster with no
 // Node on PATH: PATH holds only kubectl and the binary. version, install (dry run: the manifests
-// carried inside the binary render the same objects as the checkout), run, logs, cancel.
+// carried inside the binary render the same objects as the checkout; then a real install whose
+// Runtimes run a Run), run, logs, cancel.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -15,6 +16,9 @@ import {
   applyYaml,
   createNamespace,
   deleteNamespace,
+  installPlatformFromManifests,
+  kubectl,
+  PLATFORM_NAMESPACE,
   REPO,
   setupPlatform,
   waitForRun,
@@ -37,6 +41,7 @@ describe('kubectl krt as a single executable (linux-amd64, no Node on PATH)', fu
   let ns: string;
   let bin: string;
   let commit: string;
+  let installNs = '';
 
   const kubectlKrt = (args: string[]): Promise<Result> =>
     new Promise((resolve, reject) => {
@@ -62,6 +67,9 @@ describe('kubectl krt as a single executable (linux-amd64, no Node on PATH)', fu
     symlinkSync(path.join(DIST, 'linux-amd64', 'kubectl-krt'), path.join(bin, 'kubectl-krt'));
     symlinkSync(KUBECTL, path.join(bin, 'kubectl'));
     ns = await createNamespace('e2e-binary');
+    installNs = await createNamespace('e2e-binary-install');
+    // A record left by an interrupted earlier run would make install refuse; the platform stays.
+    await kubectl(['delete', 'configmap', 'kruntimes-install', '-n', PLATFORM_NAMESPACE, '--ignore-not-found']);
     await applyYaml(ns, readFileSync(path.join(REPO, 'docs', 'examples', 'runtime-bash.yaml'), 'utf8'));
     await waitForRuntimeReady(client, ns, 'bash');
     await waitForSchedulable(ns, 'bash', 2);
@@ -69,6 +77,10 @@ describe('kubectl krt as a single executable (linux-amd64, no Node on PATH)', fu
 
   after(async () => {
     if (ns) await deleteNamespace(ns);
+    if (installNs) await deleteNamespace(installNs);
+    // Leave the platform as the rest of the suite expects it: from the manifests, no install record.
+    await kubectl(['delete', 'configmap', 'kruntimes-install', '-n', PLATFORM_NAMESPACE, '--ignore-not-found'], { check: false });
+    await installPlatformFromManifests();
     if (bin) rmSync(bin, { recursive: true, force: true });
   });
 
@@ -106,6 +118,17 @@ describe('kubectl krt as a single executable (linux-amd64, no Node on PATH)', fu
     assert.equal(logs.out, 'hello from the binary\n');
     const failed = await kubectlKrt(['run', 'bash', '-n', ns, '--wait', '--', 'exit 3']);
     assert.equal(failed.code, 1, explain(failed));
+  });
+
+  it('installs for real: takes over the platform, installs the built-in Runtimes, and a Run on them succeeds', async () => {
+    const r = await kubectlKrt(['install', '--runtimes-namespace', installNs, '--set', 'python.enabled=false', '--wait']);
+    assert.equal(r.code, 0, explain(r));
+    assert.match(r.out, new RegExp(`kruntimes ${pkg.version.replaceAll('.', '\\.')} installed in kruntimes-system; built-in Runtimes in ${installNs}`));
+    await waitForRuntimeReady(client, installNs, 'bash');
+    await waitForSchedulable(installNs, 'bash', 1);
+    const run = await kubectlKrt(['run', 'bash', '-n', installNs, '--name', 'after-install', '--wait', '--', 'echo installed']);
+    assert.equal(run.code, 0, explain(run));
+    assert.match(run.out, /^Run after-install Succeeded in \S+ \(exit code 0, pod runtime-bash-\S+\)$/m);
   });
 
   it('cancels a running Run', async () => {
