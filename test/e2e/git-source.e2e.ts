@@ -37,6 +37,22 @@ ${fields}
 `;
 }
 
+/** A bash Runtime with one more line of spec (flow-style YAML). */
+function bashRuntime(name: string, specLine: string): string {
+  return `apiVersion: kruntimes.io/v1alpha1
+kind: Runtime
+metadata:
+  name: ${name}
+spec:
+  ${specLine}
+  template:
+    spec:
+      containers:
+      - name: runtime
+        image: kruntimes-bash-runtime:latest
+`;
+}
+
 describe('git source', function () {
   this.timeout(240_000);
   let client: KubeClient;
@@ -49,21 +65,7 @@ describe('git source', function () {
     repo = createRepository();
     server = await GitHttpsServer.start({ host: GATEWAY, root: repo.dir, scratch: repo.dir });
     ns = await createNamespace('e2e-git');
-    await applyYaml(
-      ns,
-      `apiVersion: kruntimes.io/v1alpha1
-kind: Runtime
-metadata:
-  name: bash
-spec:
-  capacity: { resources: { runs: 8 } }
-  template:
-    spec:
-      containers:
-      - name: runtime
-        image: kruntimes-bash-runtime:latest
-`,
-    );
+    await applyYaml(ns, bashRuntime('bash', 'capacity: { resources: { runs: 8 } }'));
     await waitForRuntimeReady(client, ns, 'bash');
     await waitForSchedulable(ns, 'bash', 1);
   });
@@ -126,19 +128,7 @@ data:
   server.pem: |
 ${server.certificate.trimEnd().replace(/^/gm, '    ')}
 ---
-apiVersion: kruntimes.io/v1alpha1
-kind: Runtime
-metadata:
-  name: bash-ca
-spec:
-  git:
-    caBundleRef: { name: git-ca, key: server.pem }
-  template:
-    spec:
-      containers:
-      - name: runtime
-        image: kruntimes-bash-runtime:latest
-`,
+${bashRuntime('bash-ca', 'git: { caBundleRef: { name: git-ca, key: server.pem } }')}`,
     );
     await waitForRuntimeReady(client, ns, 'bash-ca');
     await waitForSchedulable(ns, 'bash-ca', 1);
