@@ -167,10 +167,10 @@ describe('validateRunSpec', () => {
   it('checks retryOn against the retryable reasons', () => {
     assert.deepEqual(validateRunSpec({ ...hello, retryPolicy: { retryOn: ['Timeout', 'PodGone'] } } as RunSpec), []);
     assert.deepEqual(validateRunSpec({ ...hello, retryPolicy: { retryOn: ['Cancelled'] } } as unknown as RunSpec), [
-      'spec.retryPolicy.retryOn: Unsupported value: "Cancelled": supported values: Failed, Timeout, PrepareSource, RuntimeExecute, RuntimeError, ExecutionLost, PodGone, PodTerminating, PodUnhealthy, ArtifactUpload',
+      'spec.retryPolicy.retryOn[0]: Unsupported value: "Cancelled": supported values: "Failed", "Timeout", "PrepareSource", "RuntimeExecute", "RuntimeError", "ExecutionLost", "PodGone", "PodTerminating", "PodUnhealthy", "ArtifactUpload"',
     ]);
     assert.deepEqual(validateRunSpec({ ...hello, retryPolicy: { retryOn: ['Timeout', 'Timeout'] } } as RunSpec), [
-      'spec.retryPolicy.retryOn must not repeat a reason',
+      'spec.retryPolicy.retryOn[1]: Duplicate value: "Timeout"',
     ]);
   });
 

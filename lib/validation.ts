@@ -213,13 +213,14 @@ export function validateRunSpec(spec: RunSpec): string[] {
   if (retryOn !== undefined) {
     if (!Array.isArray(retryOn)) errors.push('spec.retryPolicy.retryOn must be a list of reasons');
     else {
-      for (const reason of retryOn) {
-        if (!(RETRYABLE_REASONS as readonly unknown[]).includes(reason))
-          errors.push(
-            `spec.retryPolicy.retryOn: Unsupported value: ${JSON.stringify(reason)}: supported values: ${RETRYABLE_REASONS.join(', ')}`,
-          );
-      }
-      if (new Set(retryOn).size !== retryOn.length) errors.push('spec.retryPolicy.retryOn must not repeat a reason');
+      // The apiserver's messages for an enum item and for a repeated item of a set list.
+      retryOn.forEach((reason, i) => {
+        const field = `spec.retryPolicy.retryOn[${i}]`;
+        if (!(RETRYABLE_REASONS as readonly unknown[]).includes(reason)) {
+          const supported = RETRYABLE_REASONS.map((r) => JSON.stringify(r)).join(', ');
+          errors.push(`${field}: Unsupported value: ${JSON.stringify(reason)}: supported values: ${supported}`);
+        } else if (retryOn.indexOf(reason) < i) errors.push(`${field}: Duplicate value: ${JSON.stringify(reason)}`);
+      });
     }
   }
   checkIntRange(errors, 'spec.ttlSecondsAfterFinished', spec.ttlSecondsAfterFinished, 0, 2 ** 31 - 1);
