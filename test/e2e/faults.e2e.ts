@@ -13,6 +13,7 @@ import {
   countingRuntimeYaml,
   killOperator,
   podGone,
+  processAlive,
   RunLedger,
   restartClusterComponent,
   signal,
@@ -188,8 +189,11 @@ describe('faults: no Run is lost', function () {
         { timeoutMs: 30_000, intervalMs: 100 },
       );
       await kubectl(['delete', 'pod', '-n', ns, victim.metadata!.name!, '--grace-period=0', '--force', '--wait=false']);
+      // Still frozen until the node kills it: resumed earlier, runtimed could claim a Run in the
+      // moment before its SIGKILL, and that Run would rightly spend an attempt.
+      await waitFor('the frozen runtimed killed with its pod', () => !processAlive(pid), { timeoutMs: 30_000, intervalMs: 100 });
     } finally {
-      signal(pid, 'SIGCONT');
+      signal(pid, 'SIGCONT'); // only matters if the wait above failed
     }
     const final = await settle(names);
     assertAllSucceeded(final);

@@ -252,6 +252,17 @@ export function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/** Whether a process exists (a zombie still counts until its parent reaps it). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
 /** The pod that runs the most Running Runs of the ledger right now. */
 export async function busiestPod(ledger: RunLedger, names: string[]): Promise<V1Pod> {
   const pods = await runtimePods(ledger.ns, ledger.runtime);
