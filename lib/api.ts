@@ -104,6 +104,10 @@ export const Label = {
   ManagedBy: 'app.kubernetes.io/managed-by',
   Component: 'app.kubernetes.io/component',
   Name: 'app.kubernetes.io/name',
+  /** On a Workflow's child Runs: the Workflow's name (hashed when longer than a label value). */
+  Workflow: 'kruntimes.io/workflow',
+  /** On a Workflow's child Runs: the task name. */
+  WorkflowTask: 'kruntimes.io/workflow-task',
 } as const;
 
 /** Values of Label.Component on the objects the Runtime controller renders. */
@@ -122,6 +126,11 @@ export const Annotation = {
   Restoring: 'kruntimes.io/restoring',
   /** Set by restore: the creationTimestamp of the object that was backed up (the new one is now). */
   OriginalCreationTimestamp: 'kruntimes.io/original-creation-timestamp',
+  /**
+   * On a Workflow's child Runs: when the Workflow controller created it, in microseconds (the
+   * creationTimestamp has whole seconds), for the per-edge orchestration latency.
+   */
+  CreatedAt: 'kruntimes.io/created-at',
 } as const;
 
 export const PodConditionType = {
@@ -171,8 +180,14 @@ export const Limits = {
   artifactRefs: 32,
   artifactBytes: 1024 * 1024 * 1024,
   runArtifactsBytes: 10 * 1024 * 1024 * 1024,
+  /** Tasks and finally tasks together. */
   workflowTasks: 64,
+  workflowFinallyTasks: 16,
   workflowDependsOn: 64,
+  workflowParams: 64,
+  workflowOutputs: 64,
+  /** A task's message in Workflow status; small so that 64 tasks stay far below etcd's limits. */
+  workflowTaskMessageBytes: 256,
   heartbeatSeconds: 5,
   schedulerStaleSeconds: 15,
   reaperStaleSeconds: 30,
@@ -342,6 +357,50 @@ export const WorkflowPhase = {
 } as const;
 export type WorkflowPhase = (typeof WorkflowPhase)[keyof typeof WorkflowPhase];
 
+export const TERMINAL_WORKFLOW_PHASES: ReadonlySet<WorkflowPhase> = new Set([
+  WorkflowPhase.Succeeded,
+  WorkflowPhase.Failed,
+  WorkflowPhase.Cancelled,
+]);
+
+/**
+ * A task's phase in Workflow status: its child Run's phase, Pending before the Run exists, or
+ * Skipped when it will never run (an upstream task failed, fail-fast, cancellation).
+ */
+export const TaskPhase = { ...RunPhase, Skipped: 'Skipped' } as const;
+export type TaskPhase = (typeof TaskPhase)[keyof typeof TaskPhase];
+
+/** Why a Workflow or one of its tasks is where it is; written to status reason fields. */
+export const WorkflowReason = {
+  /** The spec can never run: a cycle, an unknown task, param or output reference, a malformed expression. */
+  InvalidSpec: 'InvalidSpec',
+  Running: 'Running',
+  Succeeded: 'Succeeded',
+  /** A task (or a finally task) did not succeed. */
+  TaskFailed: 'TaskFailed',
+  Cancelled: 'Cancelled',
+  /** A task is Skipped because a task it depends on did not succeed. */
+  UpstreamFailed: 'UpstreamFailed',
+  /** A task is Skipped or cancelled because another task failed and spec.failFast is set. */
+  FailFast: 'FailFast',
+  /** A task was never started because the Workflow was cancelled. */
+  WorkflowCancelled: 'WorkflowCancelled',
+  /** A task references an output its upstream task did not write (or spec.outputs does). */
+  OutputMissing: 'OutputMissing',
+  /** A task's child Run was deleted before it finished. */
+  RunDeleted: 'RunDeleted',
+  /** A Run with the child's name exists and belongs to something else. */
+  RunNameConflict: 'RunNameConflict',
+} as const;
+export type WorkflowReason = (typeof WorkflowReason)[keyof typeof WorkflowReason];
+
+export const WorkflowConditionType = {
+  /** True once the spec passed the controller's checks (cycles, references); False with InvalidSpec. */
+  Validated: 'Validated',
+  /** True when the Workflow has ended; its reason is the terminal phase's reason. */
+  Completed: 'Completed',
+} as const;
+
 /** A task's run: the fields of RunSpec that define an execution. */
 export type WorkflowTaskRun = Omit<RunSpec, 'cancelRequested' | 'ttlSecondsAfterFinished'>;
 
@@ -351,16 +410,48 @@ export interface WorkflowTask {
   run: WorkflowTaskRun;
 }
 
+/** A Workflow parameter: `value` (set at creation, e.g. by `kubectl krt workflow run -p`) or its default. */
+export interface WorkflowParam {
+  name: string;
+  default?: string;
+  description?: string;
+  value?: string;
+}
+
 export interface WorkflowSpec {
+  params?: WorkflowParam[];
   tasks: WorkflowTask[];
+  /** Tasks that run once every task has ended, whatever the outcome (not after a cancel). */
+  finally?: WorkflowTask[];
+  /** Workflow outputs: name → an expression such as `$(tasks.report.outputs.summary)`. */
+  outputs?: Record<string, string>;
+  /** On the first failed task, cancel the running tasks and start nothing new (finally still runs). */
+  failFast?: boolean;
   cancelRequested?: boolean;
+  ttlSecondsAfterFinished?: number;
+}
+
+/** One task's summary in Workflow status: never the child object itself, so status stays small. */
+export interface WorkflowTaskStatus {
+  runName?: string;
+  phase?: TaskPhase;
+  reason?: string;
+  message?: string;
+  attempt?: number;
+  startTime?: string;
+  completionTime?: string;
 }
 
 export interface WorkflowStatus {
   phase?: WorkflowPhase;
+  reason?: string;
   message?: string;
-  /** By task name: the child Run and its phase. */
-  tasks?: Record<string, { runName?: string; phase?: string; message?: string }>;
+  startTime?: string;
+  completionTime?: string;
+  outputs?: Record<string, string>;
+  /** By task name (tasks and finally tasks). */
+  tasks?: Record<string, WorkflowTaskStatus>;
+  observedGeneration?: number;
   conditions?: Condition[];
 }
 
@@ -370,6 +461,10 @@ export interface Workflow {
   metadata: ObjectMeta;
   spec: WorkflowSpec;
   status?: WorkflowStatus;
+}
+
+export function isWorkflowTerminal(phase: string | undefined): boolean {
+  return phase !== undefined && TERMINAL_WORKFLOW_PHASES.has(phase as WorkflowPhase);
 }
 
 // Defaults the CRDs apply: spec.retryPolicy of a Run, spec.replicas and spec.capacity.resources.runs

@@ -214,6 +214,14 @@ export const Paths = {
     `/apis/${API_VERSION}/namespaces/${namespace}/${Plural.Runtime}/${name}`,
   runtimeStatus: (namespace: string, name: string) =>
     `/apis/${API_VERSION}/namespaces/${namespace}/${Plural.Runtime}/${name}/status`,
+  workflows: (namespace?: string) =>
+    namespace
+      ? `/apis/${API_VERSION}/namespaces/${namespace}/${Plural.Workflow}`
+      : `/apis/${API_VERSION}/${Plural.Workflow}`,
+  workflow: (namespace: string, name: string) =>
+    `/apis/${API_VERSION}/namespaces/${namespace}/${Plural.Workflow}/${name}`,
+  workflowStatus: (namespace: string, name: string) =>
+    `/apis/${API_VERSION}/namespaces/${namespace}/${Plural.Workflow}/${name}/status`,
   pods: (namespace?: string) => (namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods'),
   pod: (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/pods/${name}`,
   podStatus: (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/pods/${name}/status`,

@@ -23,7 +23,9 @@ import {
   WorkflowPhase,
   type WorkflowSpec,
   type WorkflowStatus,
+  type WorkflowParam,
   type WorkflowTask,
+  type WorkflowTaskStatus,
 } from '../../lib/api.ts';
 import { CelMessage } from '../../lib/validation.ts';
 
@@ -179,9 +181,10 @@ describe('CRDs', () => {
       ]);
     });
 
-    it('Workflow: Phase, Age', () => {
+    it('Workflow: Phase, Reason, Age', () => {
       assert.deepEqual(columns(workflow, 0), [
         ['Phase', '.status.phase'],
+        ['Reason', '.status.reason'],
         ['Age', '.metadata.creationTimestamp'],
       ]);
     });
@@ -270,13 +273,45 @@ describe('CRDs', () => {
     it('Workflow', () => {
       assert.deepEqual(
         props(at(root(workflow), 'spec')),
-        fieldsOf<WorkflowSpec>()(['tasks', 'cancelRequested']),
+        fieldsOf<WorkflowSpec>()([
+          'params',
+          'tasks',
+          'finally',
+          'outputs',
+          'failFast',
+          'cancelRequested',
+          'ttlSecondsAfterFinished',
+        ]),
+      );
+      for (const list of ['tasks', 'finally'])
+        assert.deepEqual(
+          props(at(root(workflow), `spec.${list}.[]`)),
+          fieldsOf<WorkflowTask>()(['name', 'dependsOn', 'run']),
+        );
+      assert.deepEqual(
+        at(root(workflow), 'spec.finally.[]'),
+        at(root(workflow), 'spec.tasks.[]'),
+        'a finally task has the schema of a task',
       );
       assert.deepEqual(
-        props(at(root(workflow), 'spec.tasks.[]')),
-        fieldsOf<WorkflowTask>()(['name', 'dependsOn', 'run']),
+        props(at(root(workflow), 'spec.params.[]')),
+        fieldsOf<WorkflowParam>()(['name', 'default', 'description', 'value']),
       );
-      const status = fieldsOf<WorkflowStatus>()(['phase', 'message', 'tasks', 'conditions']);
+      assert.deepEqual(
+        props(at(root(workflow), 'status.tasks.*')),
+        fieldsOf<WorkflowTaskStatus>()(['runName', 'phase', 'reason', 'message', 'attempt', 'startTime', 'completionTime']),
+      );
+      const status = fieldsOf<WorkflowStatus>()([
+        'phase',
+        'reason',
+        'message',
+        'startTime',
+        'completionTime',
+        'outputs',
+        'tasks',
+        'observedGeneration',
+        'conditions',
+      ]);
       assert.deepEqual(props(at(root(workflow), 'status')), status);
       assert.deepEqual(at(root(workflow), 'status.phase').enum, Object.values(WorkflowPhase));
     });
