@@ -227,6 +227,10 @@ export const Paths = {
   podStatus: (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/pods/${name}/status`,
   deployments: (namespace?: string) =>
     namespace ? `/apis/apps/v1/namespaces/${namespace}/deployments` : '/apis/apps/v1/deployments',
+  serviceAccounts: () => '/api/v1/serviceaccounts',
+  roles: () => '/apis/rbac.authorization.k8s.io/v1/roles',
+  roleBindings: () => '/apis/rbac.authorization.k8s.io/v1/rolebindings',
+  networkPolicies: () => '/apis/networking.k8s.io/v1/networkpolicies',
   events: (namespace: string) => `/api/v1/namespaces/${namespace}/events`,
   lease: (namespace: string, name: string) =>
     `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`,

@@ -1,6 +1,7 @@
 // Operator entry point. One codebase, two Deployments: `scheduler` and `controller`
 // (`all` runs both in one process, handy for development). Each role elects a leader.
 import http from 'node:http';
+import { SharedCache } from '../lib/controller/shared-cache.ts';
 import { KubeClient, loadKubeConfig } from '../lib/kube-client.ts';
 import { LeaderElector } from '../lib/leader-election.ts';
 import { errorMessage, logger } from '../lib/log.ts';
@@ -34,12 +35,20 @@ interface Component {
   stop(): Promise<void>;
 }
 const components: Array<{ name: string; make: () => Component }> = [];
+// One informer cache per process, shared by the controllers on the frame (lib/controller).
+const cache = new SharedCache(client);
 if (role !== Role.Controller)
   components.push({ name: 'kruntimes-scheduler', make: () => new Scheduler({ client }) });
 if (role !== Role.Scheduler) {
   components.push({
     name: 'kruntimes-controller',
-    make: () => new RuntimeController({ client, config: { runtimedImage, platformNamespace: namespace, maintainerImage } }),
+    make: () =>
+      new RuntimeController({
+        client,
+        cache,
+        registry: operatorRegistry,
+        config: { runtimedImage, platformNamespace: namespace, maintainerImage },
+      }),
   });
   // The stale Run reaper and Run TTL: one leader at a time, beside the Runtime controller.
   components.push({

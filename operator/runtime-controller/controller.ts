@@ -1,13 +1,18 @@
-// The Runtime controller loop: Runtime and owned-Deployment events enqueue the Runtime; each
-// reconcile applies what decideRuntime says, one Runtime at a time per key.
-import type { V1Deployment } from '@kubernetes/client-node';
-import { Component, Label, MANAGER, type Runtime } from '../../lib/api.ts';
-import { createInformer, type Informer } from '../../lib/informer.ts';
-import { KeyedQueue } from '../../lib/keyed-queue.ts';
-import { isConflict, isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
-import { errorMessage, logger } from '../../lib/log.ts';
-import { decideRuntime } from './decide.ts';
-import { deploymentName, type RenderConfig } from './render.ts';
+// The Runtime controller on the controller frame: Runtimes and every object it renders for them
+// (Deployments, ServiceAccounts, Roles, RoleBindings, NetworkPolicies, all labelled managed-by
+// kruntimes and runtime=<name>) enqueue the Runtime; each reconcile applies what decideRuntime
+// says is missing or altered and writes the status. A deleted or edited owned object is an event,
+// so it is put back at once, not at a resync.
+import type { Registry } from 'prom-client';
+import { Label, MANAGER, type Runtime } from '../../lib/api.ts';
+import { Controller, objectKey, splitKey } from '../../lib/controller/controller.ts';
+import type { SharedCache } from '../../lib/controller/shared-cache.ts';
+import { StatusWriter } from '../../lib/controller/status-writer.ts';
+import type { Informer } from '../../lib/informer.ts';
+import { type KubeClient, Paths } from '../../lib/kube-client.ts';
+import { logger } from '../../lib/log.ts';
+import { decideRuntime, isMaintainerObject, objectId } from './decide.ts';
+import type { RenderConfig } from './render.ts';
 import { maintainerName } from './render-maintainer.ts';
 
 const log = logger.child({ component: 'runtime-controller' });
@@ -16,72 +21,86 @@ const FIELD_MANAGER = 'kruntimes-runtime-controller';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kubernetes manifests are open-ended objects
 type Obj = Record<string, any>;
 
+/** The kinds the controller renders, with their collection path (all namespaces) and object path. */
+const OWNED = {
+  ServiceAccount: { list: Paths.serviceAccounts(), one: (ns: string, n: string) => `/api/v1/namespaces/${ns}/serviceaccounts/${n}` },
+  Role: { list: Paths.roles(), one: (ns: string, n: string) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles/${n}` },
+  RoleBinding: {
+    list: Paths.roleBindings(),
+    one: (ns: string, n: string) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings/${n}`,
+  },
+  NetworkPolicy: {
+    list: Paths.networkPolicies(),
+    one: (ns: string, n: string) => `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/${n}`,
+  },
+  Deployment: { list: Paths.deployments(), one: (ns: string, n: string) => `/apis/apps/v1/namespaces/${ns}/deployments/${n}` },
+} as const;
+type OwnedKind = keyof typeof OWNED;
+
 export function objectPath(o: Obj): string {
-  const ns = o.metadata.namespace;
-  const name = o.metadata.name;
-  switch (o.kind) {
-    case 'ServiceAccount':
-      return `/api/v1/namespaces/${ns}/serviceaccounts/${name}`;
-    case 'Role':
-      return `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles/${name}`;
-    case 'RoleBinding':
-      return `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings/${name}`;
-    case 'NetworkPolicy':
-      return `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/${name}`;
-    case 'Deployment':
-      return `/apis/apps/v1/namespaces/${ns}/deployments/${name}`;
-    default:
-      throw new Error(`no path for kind ${o.kind}`);
-  }
+  const owned = OWNED[o.kind as OwnedKind];
+  if (!owned) throw new Error(`no path for kind ${o.kind}`);
+  return owned.one(o.metadata.namespace, o.metadata.name);
 }
 
 export class RuntimeController {
   private readonly client: KubeClient;
   private readonly config: RenderConfig;
-  private runtimes!: Informer<Runtime>;
-  private deployments!: Informer<V1Deployment>;
-  private readonly queue: KeyedQueue;
+  private readonly runtimes: Informer<Runtime>;
+  private readonly owned: Array<[OwnedKind, Informer<Obj>]>;
+  private readonly status: StatusWriter<Runtime>;
+  private readonly controller: Controller;
 
-  constructor(options: { client: KubeClient; config: RenderConfig }) {
+  constructor(options: { client: KubeClient; cache: SharedCache; registry: Registry; config: RenderConfig }) {
     this.client = options.client;
     this.config = options.config;
-    this.queue = new KeyedQueue({ handler: (key) => this.reconcile(key), concurrency: 4 });
+    const { cache } = options;
+    this.runtimes = cache.informer<Runtime>(Paths.runtimes());
+    this.owned = (Object.keys(OWNED) as OwnedKind[]).map((kind) => [
+      kind,
+      cache.informer<Obj>(OWNED[kind].list, { labelSelector: `${Label.ManagedBy}=${MANAGER}` }),
+    ]);
+    this.status = new StatusWriter<Runtime>(this.client, Paths.runtimeStatus);
+    this.controller = new Controller({
+      name: 'runtime',
+      cache,
+      registry: options.registry,
+      reconcile: (key) => this.reconcile(key),
+    }).watch(this.runtimes, objectKey);
+    for (const [, informer] of this.owned)
+      this.controller.watch(informer, (o) => {
+        const runtime = o.metadata?.labels?.[Label.Runtime];
+        return runtime ? `${o.metadata.namespace}/${runtime}` : undefined;
+      });
   }
 
   async start(): Promise<void> {
-    this.runtimes = createInformer<Runtime>({ client: this.client, path: Paths.runtimes() });
-    this.deployments = createInformer<V1Deployment>({
-      client: this.client,
-      path: Paths.deployments(),
-      labelSelector: `${Label.ManagedBy}=${MANAGER}`,
-    });
-    for (const ev of ['add', 'update', 'delete'] as const) {
-      this.runtimes.on(ev, (rt) => this.queue.add(`${rt.metadata.namespace}/${rt.metadata.name}`));
-      this.deployments.on(ev, (d) => {
-        const rt = d.metadata?.labels?.[Label.Runtime];
-        if (rt) this.queue.add(`${d.metadata!.namespace}/${rt}`);
-      });
-    }
-    await this.deployments.start();
-    await this.runtimes.start();
-    log.info('runtime controller started');
+    await this.controller.start();
   }
 
   async stop(): Promise<void> {
-    this.queue.stop();
-    await Promise.all([this.runtimes?.stop(), this.deployments?.stop()]);
+    await this.controller.stop();
+  }
+
+  private observed(namespace: string, runtime: string): Map<string, Obj> {
+    const out = new Map<string, Obj>();
+    for (const [, informer] of this.owned)
+      for (const o of informer.list(namespace))
+        if (o.metadata?.labels?.[Label.Runtime] === runtime) out.set(objectId(o), o);
+    return out;
   }
 
   private async reconcile(key: string): Promise<void> {
-    const [namespace, name] = key.split('/') as [string, string];
-    const runtime = this.runtimes.get(name, namespace);
-    if (!runtime || runtime.metadata.deletionTimestamp) return; // owner references clean up
-    const deployment = this.deployments.get(deploymentName(name), namespace);
-    const decision = decideRuntime({ runtime, deployment, config: this.config });
-    let maintainerUID: string | undefined;
+    const { namespace, name } = splitKey(key);
+    const cached = this.runtimes.get(name, namespace);
+    if (!cached || cached.metadata.deletionTimestamp) return; // owner references clean up
+    const runtime = this.status.latest(cached);
+    const observed = this.observed(namespace, name);
+    const decision = decideRuntime({ runtime, observed, config: this.config });
+    // The maintainer's RBAC is owned by its Deployment, never by the Runtime (render-maintainer.ts).
+    let maintainerUID = observed.get(`Deployment/${maintainerName(name)}`)?.metadata?.uid as string | undefined;
     for (const obj of decision.apply) {
-      const maintainer = obj.metadata.labels?.[Label.Component] === Component.RuntimeMaintainer;
-      // The maintainer's RBAC is owned by its Deployment, never by the Runtime (render-maintainer.ts).
+      const maintainer = isMaintainerObject(obj);
       if (maintainer && obj.kind !== 'Deployment' && maintainerUID)
         obj.metadata.ownerReferences = [
           { apiVersion: 'apps/v1', kind: 'Deployment', name: maintainerName(name), uid: maintainerUID },
@@ -90,19 +109,7 @@ export class RuntimeController {
       if (maintainer && obj.kind === 'Deployment') maintainerUID = applied.metadata.uid;
     }
     if (decision.apply.length)
-      log.info('applied runtime objects', { runtime: key, count: decision.apply.length });
-    if (decision.status) {
-      try {
-        await this.client.mergePatch(Paths.runtimeStatus(namespace, name), {
-          metadata: { resourceVersion: runtime.metadata.resourceVersion },
-          status: decision.status,
-        });
-      } catch (err) {
-        if (isNotFound(err)) return;
-        if (isConflict(err)) throw err; // retried from the fresher cache
-        log.warn('runtime status write failed', { runtime: key, error: errorMessage(err) });
-        throw err;
-      }
-    }
+      log.info('applied runtime objects', { runtime: key, objects: decision.apply.map(objectId) });
+    if (decision.status) await this.status.write(runtime, decision.status);
   }
 }

@@ -1,4 +1,8 @@
 // The Runtime controller's decision: which objects to (re)apply and what status to report.
+// Every object it renders is compared with what the cluster holds: one that is missing, was
+// rendered differently (its applied-hash annotation) or was edited since (a rendered field no
+// longer has the rendered value) is applied again, so a deleted NetworkPolicy or an edited Role
+// is put back at the next event of that object.
 import { createHash } from 'node:crypto';
 import type { V1Deployment } from '@kubernetes/client-node';
 import {
@@ -8,6 +12,7 @@ import {
   RuntimeConditionType,
   type RuntimeStatus,
 } from '../../lib/api.ts';
+import { Component, Label } from '../../lib/api.ts';
 import { setCondition } from '../../lib/run-status.ts';
 import { type RenderConfig, renderRuntimeObjects } from './render.ts';
 
@@ -16,6 +21,34 @@ export const APPLIED_HASH = 'kruntimes.io/applied-hash';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kubernetes manifests are open-ended objects
 type Obj = Record<string, any>;
 
+/** Identifies a rendered object among the observed ones. */
+export const objectId = (o: { kind?: string; metadata?: { name?: string } }) => `${o.kind}/${o.metadata?.name}`;
+
+/**
+ * Whether `observed` has every value `wanted` has. Arrays must match item for item (each item
+ * containing the wanted one), so a removed rule or port counts as a change; fields the apiserver
+ * adds (defaults, status) do not.
+ */
+export function contains(observed: unknown, wanted: unknown): boolean {
+  if (wanted === null || typeof wanted !== 'object') return observed === wanted;
+  if (observed === null || typeof observed !== 'object') return false;
+  if (Array.isArray(wanted)) {
+    return Array.isArray(observed) && observed.length === wanted.length && wanted.every((w, i) => contains(observed[i], w));
+  }
+  return Object.entries(wanted as Obj).every(([k, v]) => v === undefined || contains((observed as Obj)[k], v));
+}
+
+/** Whether the observed object still is what was rendered: same hash, labels, and every rendered field. */
+function inPlace(rendered: Obj, observed: Obj | undefined): boolean {
+  if (!observed || observed.metadata?.deletionTimestamp) return false;
+  if (observed.metadata?.annotations?.[APPLIED_HASH] !== rendered.metadata.annotations[APPLIED_HASH]) return false;
+  if (!contains(observed.metadata?.labels, rendered.metadata.labels)) return false;
+  // ownerReferences are left out: the maintainer's RBAC gets its owner (a Deployment UID) at apply time.
+  const { metadata: _m, ...body } = rendered;
+  const { metadata: _o, ...observedBody } = observed;
+  return contains(observedBody, body);
+}
+
 export interface RuntimeDecision {
   /** Objects to server-side apply, in order; empty when the cluster already matches. */
   apply: Obj[];
@@ -23,18 +56,25 @@ export interface RuntimeDecision {
   status?: RuntimeStatus;
 }
 
+export const isMaintainerObject = (o: Obj) => o.metadata?.labels?.[Label.Component] === Component.RuntimeMaintainer;
+
 export function decideRuntime(input: {
   runtime: Runtime;
-  deployment?: V1Deployment;
+  /** The owned objects the cluster holds, by objectId (kind/name). */
+  observed?: ReadonlyMap<string, Obj>;
   config: RenderConfig;
   now?: string;
 }): RuntimeDecision {
-  const { runtime, deployment } = input;
+  const { runtime } = input;
   const objects = renderRuntimeObjects(runtime, input.config);
-  const hash = createHash('sha256').update(JSON.stringify(objects)).digest('hex').slice(0, 16);
+  for (const o of objects) {
+    const hash = createHash('sha256').update(JSON.stringify(o)).digest('hex').slice(0, 16);
+    o.metadata.annotations = { ...(o.metadata.annotations ?? {}), [APPLIED_HASH]: hash };
+  }
   const dep = objects.find((o) => o.kind === 'Deployment')!;
-  dep.metadata.annotations = { ...(dep.metadata.annotations ?? {}), [APPLIED_HASH]: hash };
-  const upToDate = deployment?.metadata?.annotations?.[APPLIED_HASH] === hash;
+  const deployment = input.observed?.get(objectId(dep)) as V1Deployment | undefined;
+  // In render order: the maintainer's Deployment comes before the RBAC it owns.
+  const apply = objects.filter((o) => !inPlace(o, input.observed?.get(objectId(o))));
 
   const desired = runtime.spec.replicas ?? DEFAULT_REPLICAS;
   const ready = deployment?.status?.readyReplicas ?? 0;
@@ -71,5 +111,5 @@ export function decideRuntime(input: {
     prevReady?.status !== readyCondition.status ||
     prevReady?.reason !== readyCondition.reason ||
     prevReady?.message !== readyCondition.message;
-  return { apply: upToDate ? [] : objects, status: changed ? status : undefined };
+  return { apply, status: changed ? status : undefined };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Runtime } from '../../lib/api.ts';
-import { decideRuntime } from './decide.ts';
+import { decideRuntime, objectId } from './decide.ts';
 import { renderRuntimeObjects } from './render.ts';
 
 const config = {
@@ -27,6 +27,10 @@ const runtime = (over: Partial<Runtime['spec']> = {}): Runtime => ({
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test inspects manifests
 const byKind = (objs: any[], kind: string) => objs.find((o) => o.kind === kind);
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test edits manifests
+const asObserved = (objs: any[]) => new Map(objs.map((o) => [objectId(o), structuredClone(o)]));
+const kinds = (objs: Array<{ kind?: string }>) => objs.map((o) => o.kind);
 
 describe('Runtime rendering', () => {
   it('renders SA, Role, RoleBinding, NetworkPolicy and the Deployment, all owned by the Runtime', () => {
@@ -145,19 +149,43 @@ describe('Runtime controller decide', () => {
     const first = decideRuntime({ runtime: runtime(), config, now: 't' });
     assert.equal(first.apply.length, 5);
     assert.equal(first.status?.conditions?.[0].reason, 'Creating');
-    const dep = first.apply.find((o) => o.kind === 'Deployment')!;
-    const again = decideRuntime({
-      runtime: runtime(),
-      deployment: { metadata: dep.metadata, status: { replicas: 2, readyReplicas: 2 } },
-      config,
-      now: 't',
-    });
+    const observed = asObserved(first.apply);
+    observed.get('Deployment/runtime-bash')!.status = { replicas: 2, readyReplicas: 2 };
+    const again = decideRuntime({ runtime: runtime(), observed, config, now: 't' });
     assert.deepEqual(again.apply, []);
     assert.equal(again.status?.readyReplicas, 2);
     assert.deepEqual(
       [again.status?.conditions?.[0].status, again.status?.conditions?.[0].message],
       ['True', '2/2 Runtime Pods ready'],
     );
+  });
+  it('puts back a deleted or edited object, and only that one', () => {
+    const observed = asObserved(decideRuntime({ runtime: runtime(), config }).apply);
+    observed.delete('NetworkPolicy/runtime-bash');
+    assert.deepEqual(kinds(decideRuntime({ runtime: runtime(), observed, config }).apply), ['NetworkPolicy']);
+
+    const edited = asObserved(decideRuntime({ runtime: runtime(), config }).apply);
+    edited.get('Role/runtime-bash-runtimed')!.rules.push({ apiGroups: [''], resources: ['secrets'], verbs: ['get'] });
+    edited.get('NetworkPolicy/runtime-bash')!.spec.ingress = [{}];
+    assert.deepEqual(kinds(decideRuntime({ runtime: runtime(), observed: edited, config }).apply), ['Role', 'NetworkPolicy']);
+
+    const relabelled = asObserved(decideRuntime({ runtime: runtime(), config }).apply);
+    relabelled.get('ServiceAccount/runtime-bash')!.metadata.labels.runtime = 'other';
+    assert.deepEqual(kinds(decideRuntime({ runtime: runtime(), observed: relabelled, config }).apply), ['ServiceAccount']);
+  });
+  it('ignores what the apiserver adds (defaults, status, managed fields)', () => {
+    const observed = asObserved(decideRuntime({ runtime: runtime(), config }).apply);
+    const dep = observed.get('Deployment/runtime-bash')!;
+    dep.metadata.uid = 'u';
+    dep.metadata.managedFields = [{}];
+    dep.spec.progressDeadlineSeconds = 600;
+    dep.spec.template.spec.containers[0].imagePullPolicy = 'IfNotPresent';
+    dep.status = { replicas: 2 };
+    assert.deepEqual(decideRuntime({ runtime: runtime(), observed, config }).apply, []);
+  });
+  it('applies everything again when the Runtime changes', () => {
+    const observed = asObserved(decideRuntime({ runtime: runtime(), config }).apply);
+    assert.deepEqual(kinds(decideRuntime({ runtime: runtime({ replicas: 3 }), observed, config }).apply), ['Deployment']);
   });
   it('writes no status when nothing changed', () => {
     const first = decideRuntime({ runtime: runtime(), config, now: 't' });

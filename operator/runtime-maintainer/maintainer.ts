@@ -5,11 +5,13 @@
 import { API_VERSION, Finalizer, microTime, type Run, type Runtime } from '../../lib/api.ts';
 import { openStore, type StoreEnvironment } from '../../lib/artifact-store/open-store.ts';
 import { ArtifactStoreError, runPrefix, StoreErrorCode } from '../../lib/artifact-store/store.ts';
-import { createInformer, type Informer } from '../../lib/informer.ts';
-import { KeyedQueue } from '../../lib/keyed-queue.ts';
+import { Controller } from '../../lib/controller/controller.ts';
+import { SharedCache } from '../../lib/controller/shared-cache.ts';
+import type { Informer } from '../../lib/informer.ts';
 import { isConflict, isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { errorMessage, logger } from '../../lib/log.ts';
 import { boundMessage } from '../../lib/message.ts';
+import { operatorRegistry } from '../metrics.ts';
 import { canRetire, decideRun } from './decide.ts';
 
 export const CLEANUP_FAILED_REASON = 'ArtifactCleanupFailed';
@@ -26,33 +28,38 @@ export interface MaintainerOptions {
 
 export class RuntimeMaintainer {
   private readonly o: MaintainerOptions;
-  private runs!: Informer<Run>;
-  private readonly queue: KeyedQueue;
+  private readonly cache: SharedCache;
+  private readonly runs: Informer<Run>;
+  private readonly controller: Controller;
   private readonly log;
   private retireTimer?: NodeJS.Timeout;
 
   constructor(options: MaintainerOptions) {
     this.o = options;
     this.log = logger.child({ component: 'runtime-maintainer', runtime: options.runtimeName });
-    this.queue = new KeyedQueue({ handler: (key) => this.handle(key), concurrency: 4, baseDelayMs: 1000, maxDelayMs: 30_000 });
+    this.cache = new SharedCache(options.client);
+    this.runs = this.cache.informer<Run>(Paths.runs(options.namespace));
+    // Keys are Run names: the maintainer serves one namespace. A store that fails is retried with
+    // a backoff from 1 s to 30 s.
+    this.controller = new Controller({
+      name: 'runtime-maintainer',
+      cache: this.cache,
+      registry: operatorRegistry,
+      reconcile: (name) => this.handle(name),
+      baseDelayMs: 1000,
+    }).watch(this.runs, (r) => (decideRun(r, options.runtimeName) === 'cleanup' ? r.metadata.name! : undefined));
   }
 
   async start(): Promise<void> {
-    this.runs = createInformer<Run>({ client: this.o.client, path: Paths.runs(this.o.namespace) });
-    const enqueue = (r: Run) => {
-      if (decideRun(r, this.o.runtimeName) === 'cleanup') this.queue.add(r.metadata.name!);
-    };
-    this.runs.on('add', enqueue);
-    this.runs.on('update', enqueue);
-    await this.runs.start();
+    await this.controller.start();
     this.retireTimer = setInterval(() => void this.maybeRetire(), RETIRE_CHECK_MS);
     this.log.info('runtime maintainer watching Runs');
   }
 
   async stop(): Promise<void> {
     clearInterval(this.retireTimer);
-    this.queue.stop();
-    await this.runs?.stop();
+    await this.controller.stop();
+    await this.cache.stop();
   }
 
   private async handle(name: string): Promise<void> {
@@ -76,7 +83,7 @@ export class RuntimeMaintainer {
         const message = `deleting the artifacts of run ${name} failed; the finalizer ${Finalizer.ArtifactCleanup} stays until it succeeds: ${errorMessage(err)}`;
         this.log.warn('artifact cleanup failed', { run: name, error: errorMessage(err) });
         await this.warn(run, message);
-        throw err; // the queue retries with backoff
+        throw err; // the frame retries with backoff
       }
     }
     await this.removeFinalizer(run);
