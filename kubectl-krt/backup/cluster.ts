@@ -1,7 +1,7 @@
 // The cluster side of backup and restore: reading what to back up, reading the state a restore
 // plan is made against, and carrying out each step of the plan.
 import { Annotation, type Run, type Runtime, type Workflow } from '../../lib/api.ts';
-import { isAlreadyExists, isNotFound, KubeApiError, type KubeClient, Paths } from '../../lib/kube-client.ts';
+import { isAlreadyExists, isConflict, isNotFound, KubeApiError, type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { CliError } from '../errors.ts';
 import { PLATFORM_NAMESPACE } from '../platform-version.ts';
 import type { BackupContents, InstallRecordData, SecretObject } from './archive.ts';
@@ -13,9 +13,6 @@ export const CRD_NAMES = ['runs.kruntimes.io', 'runtimes.kruntimes.io', 'workflo
 const FIELD_MANAGER = 'kubectl-krt-restore';
 
 const paths = {
-  workflows: (ns?: string) => Paths.runtimes(ns).replace('/runtimes', '/workflows'),
-  workflow: (ns: string, name: string) => `${paths.workflows(ns)}/${name}`,
-  workflowStatus: (ns: string, name: string) => `${paths.workflows(ns)}/${name}/status`,
   secret: (ns: string, name: string) => `/api/v1/namespaces/${ns}/secrets/${name}`,
   secrets: (ns: string) => `/api/v1/namespaces/${ns}/secrets`,
   pvc: (ns: string, name: string) => `/api/v1/namespaces/${ns}/persistentvolumeclaims/${name}`,
@@ -101,7 +98,7 @@ export async function collectBackup(
   const [runtimes, runs, workflows, installRecord] = await Promise.all([
     listIn<Runtime>(client, Paths.runtimes, options.namespaces),
     listIn<Run>(client, Paths.runs, options.namespaces),
-    listIn<Workflow>(client, paths.workflows, options.namespaces),
+    listIn<Workflow>(client, Paths.workflows, options.namespaces),
     readInstallRecordData(client),
   ]);
   const missingSecrets: string[] = [];
@@ -188,18 +185,28 @@ export async function clusterState(client: KubeClient, backup: BackupContents, c
     secrets: await exists(secretKeys, paths.secret),
     persistentVolumeClaims: await exists(pvcKeys, paths.pvc),
     runtimes: index(await listed<Runtime>(Paths.runtimes)),
-    workflows: index(await listed<Workflow>(paths.workflows)),
+    workflows: index(await listed<Workflow>(Paths.workflows)),
     runs: index(await listed<Run>(Paths.runs)),
     installRecord: (await readInstallRecordData(client)) !== undefined,
   };
 }
 
-/** Carries out the steps of a plan; Workflows before Runs, so Runs can be relinked to their owner. */
+/**
+ * Carries out the steps of a plan; Workflows before Runs, so Runs can be relinked to their owner.
+ * A Workflow gets its status back at its own step but keeps the restoring annotation until the
+ * last of its child Runs in the plan has its status (step.childRuns), or, when the plan skips some
+ * of them (step.heldBy), beyond this restore.
+ */
 export class Restorer {
   private readonly client: KubeClient;
   private readonly backup: BackupContents;
   /** Old uid → uid in this cluster, for owner references. */
   private readonly uids = new Map<string, string>();
+  /**
+   * namespace/workflow → the child Runs still to restore before its annotation is lifted, and the
+   * Workflow's resourceVersion after its status was given back.
+   */
+  private readonly waiting = new Map<string, { runs: Set<string>; rv?: string }>();
 
   constructor(options: { client: KubeClient; backup: BackupContents; cluster: ClusterState }) {
     this.client = options.client;
@@ -258,10 +265,14 @@ export class Restorer {
       case 'Workflow': {
         const wf = this.find(this.backup.workflows, step);
         const body = forCreate(wf, { restoring: true });
-        const live = await this.createOrGet<Workflow>(paths.workflows(step.namespace), step.name, body);
-        if (wf.metadata.uid && live.metadata.uid) this.uids.set(wf.metadata.uid, live.metadata.uid);
         const ns = step.namespace!;
-        await this.giveBack(live, wf.status, paths.workflowStatus(ns, step.name), paths.workflow(ns, step.name));
+        const live = await this.createOrGet<Workflow>(Paths.workflows(ns), step.name, body);
+        if (wf.metadata.uid && live.metadata.uid) this.uids.set(wf.metadata.uid, live.metadata.uid);
+        if (live.metadata.annotations?.[Annotation.Restoring] === undefined) return;
+        const rv = await this.giveStatusBack(live, wf.status, Paths.workflowStatus(ns, step.name));
+        if (step.heldBy?.length) return;
+        if (step.childRuns?.length) this.waiting.set(keyOf(ns, step.name), { runs: new Set(step.childRuns), rv });
+        else await this.liftRestoring(Paths.workflow(ns, step.name), rv);
         return;
       }
       case 'Run': {
@@ -269,29 +280,60 @@ export class Restorer {
         const ns = step.namespace!;
         const body = forCreate(run, { ownerUids: this.uids, restoring: true });
         const live = await this.createOrGet<Run>(Paths.runs(ns), step.name, body);
-        await this.giveBack(live, restoredRunStatus(run), Paths.runStatus(ns, step.name), Paths.run(ns, step.name));
+        if (live.metadata.annotations?.[Annotation.Restoring] !== undefined) {
+          const rv = await this.giveStatusBack(live, restoredRunStatus(run), Paths.runStatus(ns, step.name));
+          await this.liftRestoring(Paths.run(ns, step.name), rv);
+        }
+        if (step.workflow) await this.childRestored(ns, step.workflow, step.name);
       }
     }
   }
 
+  /** One more child Run has its status: the last one lifts its Workflow's restoring annotation. */
+  private async childRestored(namespace: string, workflow: string, run: string): Promise<void> {
+    const key = keyOf(namespace, workflow);
+    const left = this.waiting.get(key);
+    if (!left?.runs.delete(run) || left.runs.size > 0) return;
+    this.waiting.delete(key);
+    await this.liftRestoring(Paths.workflow(namespace, workflow), left.rv);
+  }
+
   /**
    * Writes the backed-up status through the status subresource while the object still carries the
-   * restoring annotation (so no controller acts on it meanwhile), then lifts the annotation.
+   * restoring annotation (so no controller acts on it meanwhile); returns the resourceVersion after.
    */
-  private async giveBack(
+  private async giveStatusBack(
     live: Run | Workflow,
     status: object | undefined,
     statusPath: string,
-    objectPath: string,
-  ): Promise<void> {
-    if (live.metadata.annotations?.[Annotation.Restoring] === undefined) return;
-    let rv = live.metadata.resourceVersion;
-    if (status && Object.keys(status).length > 0) {
-      const written = await this.client.mergePatch<Run | Workflow>(statusPath, { metadata: { resourceVersion: rv }, status });
-      rv = written.metadata.resourceVersion;
+  ): Promise<string | undefined> {
+    const rv = live.metadata.resourceVersion;
+    if (!status || Object.keys(status).length === 0) return rv;
+    const written = await this.client.mergePatch<Run | Workflow>(statusPath, { metadata: { resourceVersion: rv }, status });
+    return written.metadata.resourceVersion;
+  }
+
+  /**
+   * Removes the restoring annotation, precondition-checked on `rv` (what this restore last wrote);
+   * after a conflict, on a fresh read. The controllers take the object over from here.
+   */
+  private async liftRestoring(objectPath: string, rv?: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (rv === undefined) {
+        const live = await this.client.get<Run | Workflow>(objectPath);
+        if (live.metadata.annotations?.[Annotation.Restoring] === undefined) return;
+        rv = live.metadata.resourceVersion;
+      }
+      try {
+        await this.client.mergePatch(objectPath, {
+          metadata: { resourceVersion: rv, annotations: { [Annotation.Restoring]: null } },
+        });
+        return;
+      } catch (err) {
+        // Someone else wrote it meanwhile (a label, another restore): read it again and retry.
+        if (!isConflict(err) || attempt >= 4) throw err;
+        rv = undefined;
+      }
     }
-    await this.client.mergePatch(objectPath, {
-      metadata: { resourceVersion: rv, annotations: { [Annotation.Restoring]: null } },
-    });
   }
 }

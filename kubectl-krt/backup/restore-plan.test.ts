@@ -106,6 +106,71 @@ describe('restore plan', () => {
       'Run a/w-t: skip (its Workflow w is not restored)',
     ]);
   });
+
+  const owned = (name: string, wfUid: string, extra: Partial<Run['metadata']> = {}) =>
+    run(name, 'bash', {
+      metadata: {
+        name,
+        namespace: 'a',
+        uid: `uid-${name}`,
+        ownerReferences: [{ apiVersion: 'kruntimes.io/v1alpha1', kind: 'Workflow', name: 'w', uid: wfUid, controller: true }],
+        ...extra,
+      },
+    });
+  const workflow: Workflow = {
+    metadata: { name: 'w', namespace: 'a', uid: 'wu' },
+    spec: { tasks: [{ name: 'x', run: { runtime: 'bash' } }, { name: 'y', run: { runtime: 'bash' } }] },
+  };
+
+  it("keeps a Workflow restoring until the child Runs it owns have their status; other Runs don't count", () => {
+    const b = backup({
+      runtimes: [runtime('bash')],
+      workflows: [workflow],
+      runs: [owned('w-y', 'wu'), owned('w-x', 'wu'), owned('w-gone', 'wu', { deletionTimestamp: '2026-01-01T00:00:00Z' }), run('other', 'bash')],
+    });
+    const steps = planRestore(b, empty({ namespaces: new Set(['a']) }));
+    const wf = steps.find((s) => s.kind === 'Workflow')!;
+    assert.deepEqual(wf.childRuns, ['w-x', 'w-y']);
+    assert.equal(wf.heldBy, undefined, 'a Run that was being deleted never comes back and holds nothing');
+    assert.deepEqual(
+      steps.filter((s) => s.kind === 'Run').map((s) => [s.name, s.action, s.workflow]),
+      [['other', 'create', undefined], ['w-gone', 'skip', undefined], ['w-x', 'create', 'w'], ['w-y', 'create', 'w']],
+    );
+    assert.equal(describeStep(wf), 'Workflow a/w: create (restoring until its 2 child Runs have their status back)');
+  });
+
+  it('resumes a cut-short Workflow restore: only the child Runs still to restore are waited for', () => {
+    const restoring = { ...workflow, metadata: { ...workflow.metadata, uid: 'new', annotations: { [Annotation.Restoring]: 'true' } } };
+    const b = backup({ runtimes: [runtime('bash')], workflows: [workflow], runs: [owned('w-x', 'wu'), owned('w-y', 'wu')] });
+    const c = empty({
+      namespaces: new Set(['a']),
+      runtimes: new Map([['a/bash', runtime('bash')]]),
+      workflows: new Map([['a/w', restoring]]),
+      runs: new Map([['a/w-x', owned('w-x', 'new')]]),
+    });
+    const steps = planRestore(b, c);
+    assert.deepEqual(steps.find((s) => s.kind === 'Workflow')?.childRuns, ['w-y']);
+    assert.deepEqual(lines(b, c).slice(-3), [
+      'Workflow a/w: resume (a previous restore created it; giving its status back; restoring until its 1 child Run has its status back)',
+      'Run a/w-x: unchanged (exists; left as it is)',
+      'Run a/w-y: create',
+    ]);
+    // A Workflow that exists and is not restoring waits for nothing.
+    const live = empty({ ...c, workflows: new Map([['a/w', { ...workflow, metadata: { ...workflow.metadata, uid: 'new' } }]]) });
+    assert.equal(planRestore(b, live).find((s) => s.kind === 'Workflow')?.childRuns, undefined);
+  });
+
+  it('holds a Workflow restoring while the plan skips a child Run that a later restore can bring back', () => {
+    const s3 = runtime('bash', { artifactStore: { s3: { bucket: 'b', credentialsSecretRef: { name: 'creds' } } } });
+    const b = backup({ runtimes: [s3], workflows: [workflow], runs: [owned('w-x', 'wu')] });
+    const steps = planRestore(b, empty({ namespaces: new Set(['a']) }));
+    const wf = steps.find((s) => s.kind === 'Workflow')!;
+    assert.deepEqual([wf.childRuns, wf.heldBy], [undefined, ['w-x']]);
+    assert.deepEqual(steps.slice(-2).map(describeStep), [
+      'Workflow a/w: create (stays restoring, left alone by the controller, until its child Run w-x is restored)',
+      "Run a/w-x: skip (its artifact store's Secret creds is missing (restore it first, or back up with --include-secrets); its Workflow w stays restoring until it is restored)",
+    ]);
+  });
 });
 
 describe('backup and restore objects', () => {

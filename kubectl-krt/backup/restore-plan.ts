@@ -1,7 +1,8 @@
 // The restore plan, in the Operations Guide's order: external dependencies (namespaces, Secrets),
 // the platform (checked, and its install record), Runtimes, then Workflows and Runs only where
-// their Runtime and artifact store are available. Pure: the command gathers the cluster's state
-// and carries the plan out; --dry-run prints it.
+// their Runtime and artifact store are available. A Workflow keeps its restoring annotation until
+// its child Runs have their status back (the plan says which). Pure: the command gathers the
+// cluster's state and carries the plan out; --dry-run prints it.
 import { Annotation, type ArtifactStoreSpec, type Run, type Runtime, type Workflow } from '../../lib/api.ts';
 import type { BackupContents } from './archive.ts';
 import { artifactStoreOf, keyOf, referencedSecrets } from './objects.ts';
@@ -36,6 +37,20 @@ export interface Step {
   name: string;
   action: StepAction;
   reason?: string;
+  /**
+   * On a Workflow step that creates or resumes it: the child Runs (by name; those with an
+   * ownerReference to it in the backup) this plan creates or resumes. The Workflow keeps the
+   * annotation kruntimes.io/restoring until each of them has its status back, so the Workflow
+   * controller never sees a finished task whose Run is missing.
+   */
+  childRuns?: string[];
+  /**
+   * On such a Workflow step: its child Runs this plan skips (and a later restore may bring back).
+   * The Workflow stays restoring, left alone by the controller, until they are restored.
+   */
+  heldBy?: string[];
+  /** On a Run step this plan creates or resumes: the Workflow (name) whose annotation waits for it. */
+  workflow?: string;
 }
 
 /** What the cluster holds now. */
@@ -186,7 +201,51 @@ export function planRestore(backup: BackupContents, cluster: ClusterState): Step
         : { kind: StepKind.Run, namespace: ns, name, action: StepAction.Create },
     );
   }
+  holdWorkflowsForTheirRuns(backup, steps);
   return steps;
+}
+
+const restores = (step: Step) => step.action === StepAction.Create || step.action === StepAction.Resume;
+
+/**
+ * Links each Workflow the plan creates or resumes to its child Runs: those the plan restores lift
+ * its restoring annotation once all have their status; those it skips (but for a Run that was
+ * being deleted, which never comes back) hold it.
+ */
+function holdWorkflowsForTheirRuns(backup: BackupContents, steps: Step[]): void {
+  const runSteps = new Map(steps.filter((s) => s.kind === StepKind.Run).map((s) => [keyOf(s.namespace, s.name), s]));
+  for (const wfStep of steps.filter((s) => s.kind === StepKind.Workflow && restores(s))) {
+    const wf = backup.workflows.find(
+      (w) => w.metadata.namespace === wfStep.namespace && w.metadata.name === wfStep.name,
+    );
+    const uid = wf?.metadata.uid;
+    if (!uid) continue;
+    const childRuns: string[] = [];
+    const heldBy: string[] = [];
+    for (const run of backup.runs) {
+      if (run.metadata.namespace !== wfStep.namespace || !run.metadata.ownerReferences?.some((o) => o.uid === uid))
+        continue;
+      const step = runSteps.get(keyOf(run.metadata.namespace, run.metadata.name));
+      if (!step) continue;
+      if (restores(step)) {
+        childRuns.push(step.name);
+        step.workflow = wfStep.name;
+      } else if (step.action === StepAction.Skip && !run.metadata.deletionTimestamp) {
+        heldBy.push(step.name);
+        step.reason = `${step.reason}; its Workflow ${wfStep.name} stays restoring until it is restored`;
+      }
+    }
+    childRuns.sort();
+    heldBy.sort();
+    if (childRuns.length) wfStep.childRuns = childRuns;
+    if (heldBy.length) wfStep.heldBy = heldBy;
+    const waits = heldBy.length
+      ? `stays restoring, left alone by the controller, until its child Run${heldBy.length > 1 ? 's' : ''} ${heldBy.join(', ')} ${heldBy.length > 1 ? 'are' : 'is'} restored`
+      : childRuns.length
+        ? `restoring until its ${childRuns.length} child Run${childRuns.length > 1 ? 's have their' : ' has its'} status back`
+        : undefined;
+    if (waits) wfStep.reason = wfStep.reason ? `${wfStep.reason}; ${waits}` : waits;
+  }
 }
 
 /** `Run dev/hello: skip (its Runtime bash is neither in the cluster nor in the backup)` */
