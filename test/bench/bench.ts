@@ -3,6 +3,8 @@
 // --rate, one every 1/R s: a steady load instead of a burst), and reports
 // percentiles of create→scheduled, create→running and create→completed from the Runs' status
 // timestamps (microsecond strings written by the scheduler and runtimed), plus Runs/s.
+// npm run bench -- --workflow [--repeat 1]: after the warm-up, a 20-task chain and a 50-task
+// fan-out/fan-in Workflow instead (workflow-bench.ts).
 import { parseArgs } from 'node:util';
 import { isTerminal, type Run } from '../../lib/api.ts';
 import { createInformer } from '../../lib/informer.ts';
@@ -14,6 +16,8 @@ import {
   waitForRuntimeReady,
   waitForSchedulable,
 } from '../support/platform.ts';
+import { benchWorkflows } from './workflow-bench.ts';
+import { percentile as pct } from './workflow-stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +28,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '10' },
     rate: { type: 'string' },
     namespace: { type: 'string', default: 'krt-bench' },
+    workflow: { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
   },
 });
 const N = Number(values.runs);
@@ -34,6 +40,8 @@ const ns = values.namespace!;
 /** Runs per second of a steady load; unset: create as fast as C concurrent creators can. */
 const RATE = values.rate === undefined ? undefined : Number(values.rate);
 if (RATE !== undefined && !(RATE > 0)) throw new Error('--rate must be a positive number of Runs per second');
+const REPEAT = Number(values.repeat);
+if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error('--repeat must be a whole number of at least 1');
 
 const { client } = await setupPlatform();
 await kubectl(['create', 'namespace', ns], { check: false });
@@ -55,6 +63,7 @@ spec:
 );
 await waitForRuntimeReady(client, ns, 'bench');
 await waitForSchedulable(ns, 'bench', PODS);
+await kubectl(['delete', 'workflows', '--all', '-n', ns, '--wait=true']);
 await kubectl(['delete', 'runs', '--all', '-n', ns, '--wait=true']);
 
 const done = new Map<string, Run>();
@@ -113,13 +122,15 @@ async function batch(prefix: string, n: number, concurrency: number) {
   return { created, t0, t1: Date.now() };
 }
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-
 const run0 = Date.now().toString(36);
 await batch(`warm-${run0}`, Number(values.warmup), Math.min(C, Number(values.warmup)));
+if (values.workflow) {
+  await benchWorkflows({ client, namespace: ns, runtime: 'bench', repeat: REPEAT });
+  await informer.stop();
+  await kubectl(['delete', 'workflows', '--all', '-n', ns, '--wait=false'], { check: false });
+  await kubectl(['delete', 'runs', '--all', '-n', ns, '--wait=false'], { check: false });
+  process.exit(0);
+}
 const { created, t0 } = await batch(`bench-${run0}`, N, C);
 const since = (name: string, field: 'scheduledTime' | 'startTime' | 'completionTime') =>
   new Date(done.get(name)!.status![field]!).getTime() - created.get(name)!;
