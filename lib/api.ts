@@ -374,6 +374,8 @@ export type TaskPhase = (typeof TaskPhase)[keyof typeof TaskPhase];
 export const WorkflowReason = {
   /** The spec can never run: a cycle, an unknown task, param or output reference, a malformed expression. */
   InvalidSpec: 'InvalidSpec',
+  /** Nothing has started yet. */
+  Pending: 'Pending',
   Running: 'Running',
   Succeeded: 'Succeeded',
   /** A task (or a finally task) did not succeed. */

@@ -1,6 +1,6 @@
-// Kubernetes Events on Runs: one for every retry and every terminal failure, so
-// `kubectl describe run` and `kubectl get events` tell what happened to each attempt.
-import { API_VERSION, microTime, type Run } from './api.ts';
+// Kubernetes Events on Runs (one for every retry and every terminal failure) and on Workflows
+// (each task's start and end), so `kubectl describe` and `kubectl get events` tell what happened.
+import { API_VERSION, microTime, type ObjectMeta, type Run } from './api.ts';
 import { type KubeClient, Paths } from './kube-client.ts';
 import { boundMessage } from './message.ts';
 
@@ -8,10 +8,16 @@ export const EventType = { Normal: 'Normal', Warning: 'Warning' } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
 /** What the Event says happened (the new events API's `action`). */
-export const EventAction = { Retry: 'Retry', Fail: 'Fail', Delete: 'Delete' } as const;
+export const EventAction = { Retry: 'Retry', Fail: 'Fail', Delete: 'Delete', Start: 'Start', Finish: 'Finish' } as const;
 export type EventAction = (typeof EventAction)[keyof typeof EventAction];
 
-export interface RunEvent {
+/** The object an Event is about. */
+export interface InvolvedObject {
+  kind: 'Run' | 'Workflow';
+  metadata: ObjectMeta;
+}
+
+export interface ObjectEvent {
   type: EventType;
   reason: string;
   action: EventAction;
@@ -22,9 +28,9 @@ export interface RunEvent {
  * The core/v1 Event for one occurrence. eventTime is a MicroTime (six fractional digits, as
  * the apiserver requires); the legacy timestamps are whole seconds for older readers.
  */
-export function runEventObject(
-  run: Run,
-  event: RunEvent,
+export function eventObject(
+  object: Run | InvolvedObject,
+  event: ObjectEvent,
   reporter: { controller: string; instance: string },
   now = new Date(),
 ): Record<string, unknown> {
@@ -33,16 +39,16 @@ export function runEventObject(
     apiVersion: 'v1',
     kind: 'Event',
     metadata: {
-      generateName: `${run.metadata.name}.`,
-      namespace: run.metadata.namespace,
+      generateName: `${object.metadata.name}.`,
+      namespace: object.metadata.namespace,
     },
     involvedObject: {
       apiVersion: API_VERSION,
-      kind: 'Run',
-      name: run.metadata.name,
-      namespace: run.metadata.namespace,
-      uid: run.metadata.uid,
-      resourceVersion: run.metadata.resourceVersion,
+      kind: object.kind ?? 'Run',
+      name: object.metadata.name,
+      namespace: object.metadata.namespace,
+      uid: object.metadata.uid,
+      resourceVersion: object.metadata.resourceVersion,
     },
     type: event.type,
     reason: event.reason,
@@ -59,11 +65,11 @@ export function runEventObject(
 }
 
 /** Records an Event; best effort (an Event is never worth failing or delaying a Run for). */
-export async function recordRunEvent(
+export async function recordEvent(
   client: KubeClient,
-  run: Run,
-  event: RunEvent,
+  object: Run | InvolvedObject,
+  event: ObjectEvent,
   reporter: { controller: string; instance: string },
 ): Promise<void> {
-  await client.create(Paths.events(run.metadata.namespace!), runEventObject(run, event, reporter));
+  await client.create(Paths.events(object.metadata.namespace!), eventObject(object, event, reporter));
 }

@@ -11,6 +11,7 @@ import { RuntimeController } from './runtime-controller/controller.ts';
 import { runMaintainer } from './runtime-maintainer/main.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { VERSION as PLATFORM_VERSION } from './version.ts';
+import { WorkflowController } from './workflow-controller/controller.ts';
 
 const Role = { Scheduler: 'scheduler', Controller: 'controller', All: 'all', Maintainer: 'maintainer' } as const;
 type Role = (typeof Role)[keyof typeof Role];
@@ -49,6 +50,11 @@ if (role !== Role.Scheduler) {
         registry: operatorRegistry,
         config: { runtimedImage, platformNamespace: namespace, maintainerImage },
       }),
+  });
+  components.push({
+    name: 'kruntimes-workflow-controller',
+    make: () =>
+      new WorkflowController({ client, cache, registry: operatorRegistry, instance: process.env.HOSTNAME ?? `kruntimes-${role}` }),
   });
   // The stale Run reaper and Run TTL: one leader at a time, beside the Runtime controller.
   components.push({

@@ -58,3 +58,32 @@ export const runMetrics = {
     registers: [operatorRegistry],
   }),
 };
+
+/** Where the Workflow gauge counts from at scrape time: the Workflow controller's cache. */
+let countWorkflows: (() => ReadonlyMap<string, number>) | undefined;
+export function countWorkflowsWith(count: () => ReadonlyMap<string, number>): void {
+  countWorkflows = count;
+}
+
+export const workflowMetrics = {
+  workflows: new Gauge({
+    name: 'kruntimes_workflows',
+    help: 'Workflows by phase.',
+    labelNames: ['phase'] as const,
+    registers: [operatorRegistry],
+    collect() {
+      for (const [phase, n] of countWorkflows?.() ?? []) this.set({ phase }, n);
+    },
+  }),
+  edgeLatency: new Histogram({
+    name: 'kruntimes_workflow_edge_latency_seconds',
+    help: "Orchestration overhead per dependency edge: from the last upstream task's completionTime to the creation of the downstream task's Run.",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [operatorRegistry],
+  }),
+  runsCreated: new Counter({
+    name: 'kruntimes_workflow_runs_created_total',
+    help: 'Child Runs created by the Workflow controller.',
+    registers: [operatorRegistry],
+  }),
+};

@@ -1,7 +1,7 @@
 // runtimed: claims the Runs the scheduler assigned to this pod, runs them on the local Runtime
 // Server, and writes their status. One watch (Runs whose status.assignedPod is this pod) drives it.
 import { isTerminal, microTime, Reason, type Run, RunPhase } from '../lib/api.ts';
-import { EventAction, EventType, recordRunEvent } from '../lib/events.ts';
+import { EventAction, EventType, recordEvent } from '../lib/events.ts';
 import { createInformer, type Informer } from '../lib/informer.ts';
 import { isConflict, isNotFound, KubeApiError, type KubeClient, newerOf, Paths } from '../lib/kube-client.ts';
 import { errorMessage, type Logger, logger } from '../lib/log.ts';
@@ -484,8 +484,8 @@ export class Runtimed {
     void this.cancel(run);
   }
 
-  private event(run: Run, event: Parameters<typeof recordRunEvent>[2]): void {
-    recordRunEvent(this.o.client, run, event, { controller: EVENT_REPORTER, instance: this.o.podName }).catch(
+  private event(run: Run, event: Parameters<typeof recordEvent>[2]): void {
+    recordEvent(this.o.client, run, event, { controller: EVENT_REPORTER, instance: this.o.podName }).catch(
       (err: unknown) => this.log.warn('event not recorded', { run: run.metadata.name, error: errorMessage(err) }),
     );
   }

@@ -8,13 +8,13 @@ import { StatusConflictError } from './status-writer.ts';
 
 type Obj = { metadata: { namespace: string; name: string } };
 
-/** An in-memory informer: the frame only needs its event registration and start. */
-function memoryInformer(): Informer<Obj> & { emit(event: 'add' | 'update' | 'delete', o: Obj): void } {
+/** An in-memory informer: the frame only needs its event registration, list and start. */
+function memoryInformer(listed: Obj[] = []): Informer<Obj> & { emit(event: 'add' | 'update' | 'delete', o: Obj): void } {
   const handlers: Record<string, Array<(o: Obj) => void>> = { add: [], update: [], delete: [] };
   return {
     on: (event, handler) => void handlers[event].push(handler),
     get: () => undefined,
-    list: () => [],
+    list: () => listed,
     start: async () => {},
     stop: async () => {},
     emit: (event, o) => handlers[event].forEach((h) => h(o)),
@@ -59,6 +59,21 @@ describe('Controller frame', () => {
     informer.emit('delete', obj('a'));
     await sleep(10);
     assert.deepEqual(seen, ['ns/a', 'ns/b', 'ns/a']);
+    await c.stop();
+  });
+
+  it('reconciles what a shared informer listed before the controller registered', async () => {
+    const informer = memoryInformer([obj('early')]);
+    const seen: string[] = [];
+    const c = new Controller({
+      name: 't0',
+      cache: cacheOf(informer),
+      registry: new Registry(),
+      reconcile: async (key) => void seen.push(key),
+    }).watch(informer, objectKey);
+    await c.start();
+    await sleep(10);
+    assert.deepEqual(seen, ['ns/early']);
     await c.stop();
   });
 

@@ -31,6 +31,9 @@ export interface ControllerOptions {
   maxDelayMs?: number;
 }
 
+/** The keys an object's event concerns: its own, its owner's, or none. */
+export type KeyMapper<T> = (obj: T) => string | readonly string[] | undefined;
+
 /** `namespace/name`, the key of a namespaced object. */
 export function objectKey(o: { metadata?: { namespace?: string; name?: string } }): string {
   return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
@@ -46,7 +49,7 @@ export class Controller {
   private readonly o: ControllerOptions;
   private readonly queue: WorkQueue;
   private readonly log: Logger;
-  private readonly informers: Array<Informer<unknown>> = [];
+  private readonly watched: Array<{ informer: Informer<unknown>; toKeys: KeyMapper<unknown> }> = [];
   /** Keys seen before start; reconciled once every watched informer has synced. */
   private pending: Set<string> | undefined = new Set();
 
@@ -68,15 +71,15 @@ export class Controller {
    * Enqueues the keys `toKeys` maps each add, update and delete of `informer` to: the object's own
    * key for the primary resource, its owner's for owned objects.
    */
-  watch<T>(informer: Informer<T>, toKeys: (obj: T) => string | readonly string[] | undefined): this {
-    this.informers.push(informer as Informer<unknown>);
-    for (const event of ['add', 'update', 'delete'] as const)
-      informer.on(event, (obj) => {
-        const keys = toKeys(obj);
-        if (keys === undefined) return;
-        for (const key of typeof keys === 'string' ? [keys] : keys) this.enqueue(key);
-      });
+  watch<T>(informer: Informer<T>, toKeys: KeyMapper<T>): this {
+    this.watched.push({ informer: informer as Informer<unknown>, toKeys: toKeys as KeyMapper<unknown> });
+    for (const event of ['add', 'update', 'delete'] as const) informer.on(event, (obj) => this.enqueueFor(toKeys(obj)));
     return this;
+  }
+
+  private enqueueFor(keys: string | readonly string[] | undefined): void {
+    if (keys === undefined) return;
+    for (const key of typeof keys === 'string' ? [keys] : keys) this.enqueue(key);
   }
 
   enqueue(key: string): void {
@@ -85,7 +88,10 @@ export class Controller {
   }
 
   async start(): Promise<void> {
-    await this.o.cache.waitForSync(this.informers);
+    await this.o.cache.waitForSync(this.watched.map((w) => w.informer));
+    // A shared informer may have listed before this controller registered (it became leader
+    // later than another one): every cached object is reconciled once at start, whatever the order.
+    for (const { informer, toKeys } of this.watched) for (const obj of informer.list()) this.enqueueFor(toKeys(obj));
     const keys = this.pending ?? new Set<string>();
     this.pending = undefined;
     for (const key of keys) this.queue.add(key);

@@ -5,7 +5,7 @@
 // - Run outcome metrics are counted from the transitions the Run watch shows.
 import type { V1Pod } from '@kubernetes/client-node';
 import { ACTIVE_PHASES, isTerminal, Label, Reason, type Run, RunPhase } from '../../lib/api.ts';
-import { EventAction, EventType, recordRunEvent } from '../../lib/events.ts';
+import { EventAction, EventType, recordEvent } from '../../lib/events.ts';
 import { createInformer, type Informer } from '../../lib/informer.ts';
 import { isConflict, isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { errorMessage, logger } from '../../lib/log.ts';
@@ -167,7 +167,7 @@ export class Reaper {
         result,
       });
       const ended = action.result === ReapResult.End && action.status.phase === RunPhase.Failed;
-      recordRunEvent(
+      recordEvent(
         this.o.client,
         written,
         {
