@@ -25,7 +25,7 @@ const execFileAsync = promisify(execFile);
 
 // The Usage Guide's YAML, kept verbatim in docs/examples (other suites run these Runs end to end).
 const EXAMPLES_DIR = path.resolve(import.meta.dirname, '../../docs/examples');
-const USAGE_GUIDE_EXAMPLES = ['Runtime/bash', 'Run/hello', 'Run/env-example', 'Run/script-example'];
+const USAGE_GUIDE_EXAMPLES = ['Runtime/bash', 'Run/hello', 'Run/env-example', 'Run/script-example', 'Workflow/ci'];
 
 function examples(): Obj[] {
   return fs
