@@ -1,7 +1,8 @@
 // The workflow benchmark's arithmetic on hand-made timestamps, and its two Workflows checked
-// against the rules the apiserver applies to a Workflow spec.
+// against the rules the apiserver and the Workflow controller apply to a Workflow spec.
 import assert from 'node:assert/strict';
 import { validateWorkflowSpec } from '../../lib/validation.ts';
+import { checkWorkflow } from '../../lib/workflow-expressions.ts';
 import { chainWorkflow, expectedOutput, fanOutWorkflow, SHAPE_TASKS, WorkflowShape } from './workflow-shapes.ts';
 import {
   type ChildTimes,
@@ -100,7 +101,7 @@ describe('workflow benchmark Workflows', () => {
     const wf = chainWorkflow('chain-x', 'bench');
     const tasks = wf.spec.tasks;
     assert.equal(tasks.length, SHAPE_TASKS.chain);
-    assert.deepEqual(validateWorkflowSpec(wf.spec), []);
+    assert.deepEqual([...validateWorkflowSpec(wf.spec), ...checkWorkflow(wf.spec)], []);
     assert.equal(dependencyEdges(tasks).length, 19);
     assert.deepEqual(tasks[0].run.env, { N: '$(params.start)' });
     assert.deepEqual(tasks[5].dependsOn, ['t04']);
@@ -113,7 +114,7 @@ describe('workflow benchmark Workflows', () => {
     const wf = fanOutWorkflow('fan-x', 'bench');
     const tasks = wf.spec.tasks;
     assert.equal(tasks.length, SHAPE_TASKS['fan-out-fan-in']);
-    assert.deepEqual(validateWorkflowSpec(wf.spec), []);
+    assert.deepEqual([...validateWorkflowSpec(wf.spec), ...checkWorkflow(wf.spec)], []);
     assert.equal(dependencyEdges(tasks).length, 96);
     assert.equal(tasks.filter((t) => t.dependsOn?.[0] === 'root').length, 48);
     assert.equal(tasks.at(-1)!.dependsOn!.length, 48);

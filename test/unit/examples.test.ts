@@ -1,12 +1,13 @@
 // docs/examples without a cluster: each Run, Runtime and Workflow passes the checks the CLI makes
-// (lib/validation.ts, the CRDs' rules in code), and the Usage Guide shows the Workflow example
-// verbatim. The apiserver itself accepts every example in test/e2e/crd-validation.e2e.ts.
+// (lib/validation.ts, the CRDs' rules in code; for Workflows also the controller's, in
+// lib/workflow-expressions.ts), and the Usage Guide shows the Workflow example verbatim. The apiserver itself accepts every example in test/e2e/crd-validation.e2e.ts.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { API_VERSION, type RunSpec, type RuntimeSpec, type WorkflowSpec } from '../../lib/api.ts';
 import { validateRunSpec, validateRuntimeSpec, validateWorkflowSpec } from '../../lib/validation.ts';
+import { checkWorkflow } from '../../lib/workflow-expressions.ts';
 
 const DOCS = path.resolve(import.meta.dirname, '../../docs');
 const EXAMPLES = path.join(DOCS, 'examples');
@@ -44,7 +45,7 @@ describe('docs/examples', () => {
           : e.kind === 'Runtime'
             ? validateRuntimeSpec(e.spec as RuntimeSpec, e.metadata.name)
             : e.kind === 'Workflow'
-              ? validateWorkflowSpec(e.spec as WorkflowSpec)
+              ? [...validateWorkflowSpec(e.spec as WorkflowSpec), ...checkWorkflow(e.spec as WorkflowSpec)]
               : [`unknown kind ${e.kind}`];
       assert.deepEqual(errors, []);
     });
