@@ -481,3 +481,10 @@ export const DEFAULT_BACKOFF_SECONDS = 1;
 export function microTime(d: Date = new Date()): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}000Z`);
 }
+
+/** Now, with the microseconds the process clock has (a Date keeps milliseconds only). */
+export function preciseMicroTime(): string {
+  const us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const ms = Math.floor(us / 1000);
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, (_m, m: string) => `.${m}${String(us % 1000).padStart(3, '0')}Z`);
+}

@@ -9,7 +9,7 @@ import {
   type Run,
   isWorkflowTerminal,
   WorkflowPhase,
-  microTime,
+  preciseMicroTime,
   type Workflow,
 } from '../../lib/api.ts';
 import { Controller, objectKey, type Result, splitKey } from '../../lib/controller/controller.ts';
@@ -120,13 +120,13 @@ export class WorkflowController {
 
     await Promise.all(
       decision.create.map(async ({ run, readyAtMs }) => {
-        const createdAt = new Date();
-        run.metadata.annotations = { ...run.metadata.annotations, [Annotation.CreatedAt]: microTime(createdAt) };
+        const createdAt = preciseMicroTime();
+        run.metadata.annotations = { ...run.metadata.annotations, [Annotation.CreatedAt]: createdAt };
         let created: Run;
         try {
           created = await this.client.create<Run>(Paths.runs(namespace), run);
           workflowMetrics.runsCreated.inc();
-          if (readyAtMs !== undefined) workflowMetrics.edgeLatency.observe(Math.max(0, createdAt.getTime() - readyAtMs) / 1000);
+          if (readyAtMs !== undefined) workflowMetrics.edgeLatency.observe(Math.max(0, Date.parse(createdAt) - readyAtMs) / 1000);
         } catch (err) {
           if (!isAlreadyExists(err)) throw err;
           // Created by an earlier reconcile whose answer we never saw, or someone else's Run:
