@@ -47,6 +47,28 @@ export function splitCommand(argv: readonly string[]): { name?: string; rest: st
   return { name, rest: [...leading, ...rest] };
 }
 
+/**
+ * The member of a command group the words name (`workflow logs …` → logs), with the words left
+ * for it; undefined when none is named or help is asked for (the group's help is printed).
+ */
+export function chooseSubcommand(
+  group: Command,
+  words: readonly string[],
+  prog: string,
+): { command: Command; rest: string[] } | undefined {
+  const { name, rest } = splitCommand(words);
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') return undefined;
+  const verbs = group.subcommands ?? [];
+  const command = verbs.find((c) => c.name === name || c.aliases?.includes(name));
+  if (!command) {
+    const hint = suggestion(name, verbs);
+    throw new UsageError(
+      `unknown ${group.name} command "${name}"${hint ? `: did you mean "${hint}"?` : ''}; the commands are ${verbs.map((c) => c.name).join(', ')} (${prog} ${group.name} --help)`,
+    );
+  }
+  return { command, rest };
+}
+
 export interface MainOptions {
   argv0: string;
   io: Io;
@@ -56,24 +78,38 @@ export interface MainOptions {
 export async function main(argv: readonly string[], options: MainOptions): Promise<number> {
   const prog = programName(options.argv0);
   const { io } = options;
-  const { name, rest } = splitCommand(argv);
+  const split = splitCommand(argv);
+  const name = split.name;
+  let rest = split.rest;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    const topic = name === 'help' && rest[0] ? findCommand(rest[0]) : undefined;
+    const group = name === 'help' && rest[0] ? findCommand(rest[0]) : undefined;
+    const topic = group?.subcommands?.find((c) => c.name === rest[1] || c.aliases?.includes(rest[1])) ?? group;
     io.stdout.write(topic ? commandHelp(prog, topic) : overviewHelp(prog, COMMANDS, CLIENT_VERSION));
     return ExitCode.Ok;
   }
   if (name === '--version') return main(['version', '--client', ...rest], options);
-  const command = findCommand(name);
-  if (!command) {
+  const found = findCommand(name);
+  if (!found) {
     const hint = suggestion(name);
     io.stderr.write(
       `error: unknown command "${name}" for "${prog}"${hint ? `: did you mean "${hint}"?` : ''}\nRun '${prog} --help' for the commands.\n`,
     );
     return ExitCode.Usage;
   }
-  const commandLine = `${prog} ${command.name}`;
+  let command = found;
+  let commandLine = `${prog} ${found.name}`;
   let ctx: Context | undefined;
   try {
+    if (found.subcommands) {
+      const chosen = chooseSubcommand(found, rest, prog);
+      if (!chosen) {
+        io.stdout.write(commandHelp(prog, found));
+        return ExitCode.Ok;
+      }
+      command = chosen.command;
+      commandLine = `${commandLine} ${command.name}`;
+      rest = chosen.rest;
+    }
     const args = command.rawArgs
       ? { input: rest, flags: {}, dashArgs: [] }
       : parseArgs(rest, command.flags, commandLine);

@@ -43,5 +43,10 @@ export interface Command {
   hidden?: boolean;
   /** Takes its arguments unparsed as `input` (partial command lines to complete). */
   rawArgs?: boolean;
+  /**
+   * A command group (`workflow run|get|…`): the first word after the group's name picks one of
+   * these, each with its own flags, help and run; the group's own run is not called.
+   */
+  subcommands?: readonly Command[];
   run(ctx: Context, args: ParsedArgs): Promise<number>;
 }

@@ -28,6 +28,7 @@ export class Context {
   private readonly kubeconfigPath?: string;
   private readonly contextName?: string;
   private readonly namespaceFlag?: string;
+  private readonly args: ParsedArgs;
   private kc?: KubeConfig;
   private conn?: Promise<Connection>;
 
@@ -36,6 +37,7 @@ export class Context {
     this.prog = options.prog;
     this.io = io;
     this.signal = options.signal;
+    this.args = args;
     this.verbose = flagBoolean(args, 'verbose');
     this.kubeconfigPath = flagString(args, 'kubeconfig');
     this.contextName = flagString(args, 'context');
@@ -62,6 +64,22 @@ export class Context {
       trace: this.verbose ? (line) => this.io.stderr.write(`${this.chalk.dim(`krt: ${line}`)}\n`) : undefined,
     });
     return this.conn;
+  }
+
+  /**
+   * The same context with another signal (Ctrl-C or a time limit) or another stderr (notes shown
+   * above a live view). It shares this context's connection, which this context closes.
+   */
+  derive(options: { signal?: AbortSignal; stderr?: Writable }): Context {
+    const derived = new Context({
+      prog: this.prog,
+      io: { ...this.io, stderr: options.stderr ?? this.io.stderr },
+      args: this.args,
+      signal: options.signal ?? this.signal,
+    });
+    derived.kc = this.kc;
+    derived.conn = this.connection();
+    return derived;
   }
 
   out(text: string): void {

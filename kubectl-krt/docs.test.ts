@@ -25,6 +25,12 @@ describe('docs/cli.md', () => {
       for (const key of Object.keys(command.flags)) {
         assert.ok(text.includes(`--${decamelize(key)}`), `--${decamelize(key)} of ${command.name}`);
       }
+      for (const sub of command.subcommands ?? []) {
+        assert.match(text, new RegExp(`kubectl krt ${command.name} ${sub.name}\\b`), `${command.name} ${sub.name}`);
+        for (const key of Object.keys(sub.flags)) {
+          assert.ok(text.includes(`--${decamelize(key)}`), `--${decamelize(key)} of ${command.name} ${sub.name}`);
+        }
+      }
     });
   }
   it('documents the global flags', () => {

@@ -1,22 +1,23 @@
 // The process exit codes of kubectl krt: a documented contract for scripts (docs/cli.md).
 // A Run's terminal phase maps to its own code, so `kubectl krt run … --wait || case $? …` can tell
 // a failed workload from a timeout, a cancellation, a usage mistake and a problem reaching the cluster.
-import { RunPhase } from '../lib/api.ts';
+// A Workflow's terminal phases use the same codes as the Run phases of the same name.
+import { RunPhase, WorkflowPhase } from '../lib/api.ts';
 
 export const ExitCode = {
-  /** The command did what was asked; with --wait/--follow: the Run Succeeded. */
+  /** The command did what was asked; with --wait/--follow: the Run (or Workflow) Succeeded. */
   Ok: 0,
-  /** The Run ended Failed. */
+  /** The Run (or Workflow) ended Failed. */
   RunFailed: 1,
   /** Bad flags or arguments; nothing was sent to the cluster. */
   Usage: 2,
   /** The Run ended in phase Timeout (its spec.timeoutSeconds elapsed). */
   RunTimeout: 3,
-  /** The Run ended Cancelled. */
+  /** The Run (or Workflow) ended Cancelled. */
   RunCancelled: 4,
   /** Anything else: API errors, RBAC, not found, the cluster unreachable. */
   Error: 5,
-  /** The CLI's own --timeout (kubectl krt wait) elapsed before the Runs got there. */
+  /** The CLI's own --timeout (kubectl krt wait, workflow run|wait) elapsed before the Runs or Workflows got there. */
   WaitTimeout: 6,
   /** kubectl krt doctor found at least one problem. */
   ProblemFound: 7,
@@ -27,11 +28,11 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** What each code means, for help and docs. */
 export const EXIT_CODE_MEANINGS: ReadonlyArray<readonly [ExitCode, string]> = [
-  [ExitCode.Ok, 'success; with --wait/--follow: the Run Succeeded'],
-  [ExitCode.RunFailed, 'the Run ended Failed'],
+  [ExitCode.Ok, 'success; with --wait/--follow: the Run or Workflow Succeeded'],
+  [ExitCode.RunFailed, 'the Run or Workflow ended Failed'],
   [ExitCode.Usage, 'usage error (bad flags or arguments); nothing was sent'],
   [ExitCode.RunTimeout, 'the Run ended in phase Timeout'],
-  [ExitCode.RunCancelled, 'the Run ended Cancelled'],
+  [ExitCode.RunCancelled, 'the Run or Workflow ended Cancelled'],
   [ExitCode.Error, 'any other error: API, RBAC, not found, cluster unreachable'],
   [ExitCode.WaitTimeout, "the CLI's own --timeout elapsed while waiting"],
   [ExitCode.ProblemFound, 'kubectl krt doctor found a problem'],
@@ -48,6 +49,20 @@ export function exitCodeForPhase(phase: string | undefined): ExitCode {
     case RunPhase.Timeout:
       return ExitCode.RunTimeout;
     case RunPhase.Cancelled:
+      return ExitCode.RunCancelled;
+    default:
+      return ExitCode.Error;
+  }
+}
+
+/** The exit code a finished Workflow's phase stands for: the code of the Run phase of the same name. */
+export function exitCodeForWorkflowPhase(phase: string | undefined): ExitCode {
+  switch (phase) {
+    case WorkflowPhase.Succeeded:
+      return ExitCode.Ok;
+    case WorkflowPhase.Failed:
+      return ExitCode.RunFailed;
+    case WorkflowPhase.Cancelled:
       return ExitCode.RunCancelled;
     default:
       return ExitCode.Error;

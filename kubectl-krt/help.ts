@@ -16,6 +16,12 @@ export function commandHelp(prog: string, command: Command): string {
     out += '\nExamples:\n';
     out += command.examples.map((e) => `  # ${e.comment}\n  ${prog} ${e.line}\n`).join('\n');
   }
+  if (command.subcommands?.length) {
+    const width = Math.max(...command.subcommands.map((c) => c.name.length));
+    out += `\nCommands:\n${command.subcommands.map((c) => `  ${c.name.padEnd(width)}   ${c.summary}\n`).join('')}`;
+    out += `\nUse "${prog} ${command.name} COMMAND --help" for a command's flags and examples.\n`;
+    return out;
+  }
   if (Object.keys(command.flags).length) out += `\nFlags:\n${flagLines(command.flags)}`;
   out += `\nGlobal flags:\n${flagLines(GLOBAL_FLAGS)}`;
   return out;

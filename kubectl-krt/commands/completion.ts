@@ -1,6 +1,8 @@
 // kubectl krt completion bash|zsh|fish, and __complete: the completion protocol both the scripts
 // and kubectl (through kubectl_complete-krt) call.
+import type { Workflow } from '../../lib/api.ts';
 import { Paths } from '../../lib/kube-client.ts';
+import { allTasks } from '../../lib/workflow-names.ts';
 import type { Command } from '../command.ts';
 import { type CompletionRequest, Directive, planCompletion, renderCompletions } from '../completion/plan.ts';
 import { completionScript, Shell } from '../completion/scripts.ts';
@@ -14,8 +16,9 @@ export const completionCommand: Command = {
   summary: 'print a shell completion script (bash, zsh, fish)',
   usage: 'completion bash|zsh|fish',
   description: `Print a completion script for the kubectl-krt command. It completes commands, flags, and
-the names of Runs and Runtimes from the cluster. For "kubectl krt <TAB>", kubectl 1.26 and later use
-the kubectl_complete-krt executable installed next to kubectl-krt; no script is needed.`,
+the names of Runs, Runtimes, Workflows and their tasks from the cluster. For "kubectl krt <TAB>",
+kubectl 1.26 and later use the kubectl_complete-krt executable installed next to kubectl-krt; no
+script is needed.`,
   examples: [
     { comment: 'bash, for this shell', line: 'completion bash > /tmp/krt.bash && source /tmp/krt.bash' },
     {
@@ -48,15 +51,20 @@ async function candidates(request: CompletionRequest): Promise<{ values: string[
   const conn = await connect({ kubeconfig: request.kubeconfig, context: request.context });
   try {
     const ns = request.namespace ?? contextNamespace(kc);
+    const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS);
+    if (plan.kind === 'tasks') {
+      const workflow = await conn.client.get<Workflow>(Paths.workflow(ns, plan.workflow), { signal });
+      return { values: allTasks(workflow).map((t) => t.task.name), directive: Directive.NoFileComp };
+    }
     const path =
       plan.kind === 'namespaces'
         ? '/api/v1/namespaces'
         : plan.kind === 'runs'
           ? Paths.runs(ns)
-          : Paths.runtimes(ns);
-    const list = await conn.client.get<{ items: Array<{ metadata: { name: string } }> }>(path, {
-      signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
-    });
+          : plan.kind === 'workflows'
+            ? Paths.workflows(ns)
+            : Paths.runtimes(ns);
+    const list = await conn.client.get<{ items: Array<{ metadata: { name: string } }> }>(path, { signal });
     return { values: list.items.map((i) => i.metadata.name), directive: Directive.NoFileComp };
   } finally {
     await conn.close();

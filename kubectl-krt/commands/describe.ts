@@ -2,11 +2,28 @@
 // recent events, and in plain words why it waits or how it failed.
 import { Paths } from '../../lib/kube-client.ts';
 import type { Command } from '../command.ts';
+import type { Context } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { ForbiddenError } from '../kube/connection.ts';
+import { type Connection, ForbiddenError } from '../kube/connection.ts';
 import { getRun, RunNotFoundError } from '../kube/observe-run.ts';
 import { describeRun, type KubeEvent } from '../output/describe-run.ts';
+
+/** The Events about one object (by UID) in the namespace; none, with a note, when you may not list them. */
+export async function eventsAbout(ctx: Context, conn: Connection, uid: string | undefined): Promise<KubeEvent[]> {
+  try {
+    return (
+      await conn.client.get<{ items: KubeEvent[] }>(Paths.events(ctx.namespace), {
+        query: { fieldSelector: `involvedObject.uid=${uid}` },
+      })
+    ).items;
+  } catch (err) {
+    // Events are a help, not the point: describe the object without them.
+    if (!(err instanceof ForbiddenError)) throw err;
+    ctx.note(`events not shown: you may not list events in namespace ${ctx.namespace}`);
+    return [];
+  }
+}
 
 export const describeCommand: Command = {
   name: 'describe',
@@ -31,18 +48,7 @@ export const describeCommand: Command = {
         missing = true;
         continue;
       }
-      let events: KubeEvent[] = [];
-      try {
-        events = (
-          await conn.client.get<{ items: KubeEvent[] }>(Paths.events(ctx.namespace), {
-            query: { fieldSelector: `involvedObject.uid=${run.metadata.uid}` },
-          })
-        ).items;
-      } catch (err) {
-        // Events are a help, not the point: describe the Run without them.
-        if (!(err instanceof ForbiddenError)) throw err;
-        ctx.note(`events not shown: you may not list events in namespace ${ctx.namespace}`);
-      }
+      const events = await eventsAbout(ctx, conn, run.metadata.uid);
       if (!first) ctx.out('\n');
       first = false;
       ctx.out(describeRun(run, events, ctx.chalk, Date.now()));

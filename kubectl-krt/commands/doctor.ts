@@ -23,8 +23,9 @@ Deployment and Runtime Pods (image pull failures, unschedulable pods, missing Se
 ConfigMaps, invalid Pod template fields, crashing containers, a Runtime Server failing its health
 check), runtimed's heartbeat on each pod and the capacity in use, Pending Runs and why,
 Scheduled Runs that runtimed has not started and their pod's state, Runs stuck on the
-kruntimes.io/artifact-cleanup finalizer with the runtime maintainer's state, and your own
-permissions (get runs, get pods, create pods/portforward).
+kruntimes.io/artifact-cleanup finalizer with the runtime maintainer's state, Workflows that cannot
+progress (a spec the controller refused as InvalidSpec, a task whose child Run waits for a Runtime
+that does not exist), and your own permissions (get runs, get pods, create pods/portforward).
 With RUN, only what concerns that Run: the platform, its Runtime, the Run itself, your permissions.
 Exits 7 when it found a problem, 0 otherwise (warnings included).`,
   examples: [
@@ -33,7 +34,7 @@ Exits 7 when it found a problem, 0 otherwise (warnings included).`,
     { comment: 'Every namespace, for a script', line: 'doctor -A -o json' },
   ],
   flags: {
-    allNamespaces: { type: 'boolean', shortFlag: 'A', description: 'check every namespace that has Runtimes or Runs' },
+    allNamespaces: { type: 'boolean', shortFlag: 'A', description: 'check every namespace that has Runtimes, Runs or Workflows' },
     output: outputFlag([OutputFormat.Table, OutputFormat.Json]),
   },
   async run(ctx, args) {

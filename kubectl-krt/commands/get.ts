@@ -17,6 +17,25 @@ export const RUN_OUTPUTS = [
   OutputFormat.Name,
 ] as const;
 
+/**
+ * Prints objects in the chosen format: a machine format, or the table `table` renders (wide or
+ * not); `single` prints one object as itself rather than as a List. For Runs and Workflows.
+ */
+export function printObjects<T extends { metadata: { name?: string } }>(
+  ctx: Context,
+  items: readonly T[],
+  output: string | undefined,
+  resource: string,
+  single: boolean,
+  table: (options: { wide: boolean; now: number }) => string,
+): void {
+  if (isMachineFormat(output)) {
+    ctx.out(renderObjects(items, output, resource, single));
+    return;
+  }
+  ctx.out(table({ wide: output === OutputFormat.Wide, now: Date.now() }));
+}
+
 /** Prints Runs in the chosen format; `single` prints one Run as itself rather than as a List. */
 export function printRuns(
   ctx: Context,
@@ -24,16 +43,8 @@ export function printRuns(
   output: string | undefined,
   options: { single: boolean; namespaces: boolean },
 ): void {
-  if (isMachineFormat(output)) {
-    ctx.out(renderObjects(runs, output, ResourceName.Run, options.single));
-    return;
-  }
-  ctx.out(
-    renderRunTable(runs, ctx.chalk, {
-      wide: output === OutputFormat.Wide,
-      namespaces: options.namespaces,
-      now: Date.now(),
-    }),
+  printObjects(ctx, runs, output, ResourceName.Run, options.single, (o) =>
+    renderRunTable(runs, ctx.chalk, { ...o, namespaces: options.namespaces }),
   );
 }
 

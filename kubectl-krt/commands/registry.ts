@@ -17,6 +17,7 @@ import { uninstallCommand } from './uninstall.ts';
 import { upgradeCommand } from './upgrade.ts';
 import { versionCommand } from './version.ts';
 import { waitCommand } from './wait.ts';
+import { workflowCommand } from './workflow.ts';
 
 export const COMMANDS: readonly Command[] = [
   runCommand,
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   waitCommand,
   artifactsCommand,
   runtimeCommand,
+  workflowCommand,
   installCommand,
   upgradeCommand,
   uninstallCommand,

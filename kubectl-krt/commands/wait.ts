@@ -1,6 +1,6 @@
 // kubectl krt wait RUN...: wait until Runs are terminal (or succeeded), with a time limit.
 import { isTerminal, type Run, RunPhase } from '../../lib/api.ts';
-import type { Command } from '../command.ts';
+import type { Command, FlagDefs } from '../command.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { ExitCode, exitCodeForPhase } from '../exit-codes.ts';
 import { flagString } from '../flags.ts';
@@ -15,6 +15,21 @@ export const WaitFor = {
   Terminal: 'terminal',
   Succeeded: 'succeeded',
 } as const;
+
+/** The flags of wait and workflow wait. */
+export const WAIT_FLAGS = {
+  for: {
+    type: 'string',
+    valueName: 'CONDITION',
+    choices: [WaitFor.Terminal, WaitFor.Succeeded],
+    description: 'terminal (any end) or succeeded (exit non-zero otherwise)',
+  },
+  timeout: {
+    type: 'string',
+    valueName: 'DURATION',
+    description: 'give up after this long (exit 6); default: no limit',
+  },
+} as const satisfies FlagDefs;
 
 export const waitCommand: Command = {
   name: 'wait',
@@ -31,19 +46,7 @@ exits 0 only if all Succeeded, else with the code of the first that did not (1 F
       line: 'wait job-a job-b --for=succeeded --timeout 10m',
     },
   ],
-  flags: {
-    for: {
-      type: 'string',
-      valueName: 'CONDITION',
-      choices: [WaitFor.Terminal, WaitFor.Succeeded],
-      description: 'terminal (any end) or succeeded (exit non-zero otherwise)',
-    },
-    timeout: {
-      type: 'string',
-      valueName: 'DURATION',
-      description: 'give up after this long (exit 6); default: no limit',
-    },
-  },
+  flags: WAIT_FLAGS,
   async run(ctx, args) {
     if (args.input.length === 0) throw new UsageError('name the Runs to wait for');
     const goal = flagString(args, 'for') ?? WaitFor.Terminal;

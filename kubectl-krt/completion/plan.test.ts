@@ -18,6 +18,7 @@ describe('planCompletion', () => {
       'cancel',
       'wait',
       'runtime',
+      'workflow',
       'version',
       'completion',
     ]) {
@@ -44,6 +45,30 @@ describe('planCompletion', () => {
     assert.deepEqual(plan('--context', '').plan, { kind: 'contexts' });
     assert.deepEqual(plan('run', '--file', '').plan, { kind: 'files' });
     assert.deepEqual(plan('list', '--runtime', '').plan, { kind: 'runtimes' });
+  });
+  it('completes workflow commands, Workflow names, their flags and task names', () => {
+    assert.deepEqual(plan('workflow', '').plan, {
+      kind: 'values',
+      values: ['run', 'get', 'list', 'describe', 'logs', 'cancel', 'wait'],
+    });
+    assert.deepEqual(plan('wf', '-n', 'team', '').plan.kind, 'values');
+    for (const verb of ['get', 'describe', 'cancel', 'wait'])
+      assert.deepEqual(plan('workflow', verb, 'etl', '').plan, { kind: 'workflows' }, verb);
+    assert.deepEqual(plan('workflow', 'logs', '').plan, { kind: 'workflows' });
+    assert.deepEqual(plan('workflow', 'logs', 'etl', '').plan, { kind: 'nothing' });
+    assert.deepEqual(plan('workflow', 'list', '').plan, { kind: 'nothing' });
+    assert.deepEqual(plan('workflow', 'run', '-f', '').plan, { kind: 'files' });
+    assert.deepEqual(plan('workflow', 'logs', 'etl', '--task', '').plan, { kind: 'tasks', workflow: 'etl' });
+    assert.deepEqual(plan('workflow', 'logs', '--task', '').plan, { kind: 'nothing' });
+    // -f of logs is --follow (no value), so the Workflow name is still completed after it.
+    assert.deepEqual(plan('workflow', 'logs', '-f', '').plan, { kind: 'workflows' });
+    assert.deepEqual(plan('workflow', 'wait', 'etl', '--for', '').plan, {
+      kind: 'values',
+      values: ['terminal', 'succeeded'],
+    });
+    const flagPlan = plan('workflow', 'run', '--').plan;
+    const flags = flagPlan.kind === 'values' ? flagPlan.values : [];
+    assert.ok(flags.includes('--param') && flags.includes('--follow') && !flags.includes('--task'));
   });
   it('remembers the namespace and context typed for the lookups', () => {
     const p = plan('-n', 'team-a', 'logs', '--context=dev', '');

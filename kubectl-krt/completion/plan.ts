@@ -16,6 +16,9 @@ export type Plan =
   | { kind: 'values'; values: readonly string[] }
   | { kind: 'runs' }
   | { kind: 'runtimes' }
+  | { kind: 'workflows' }
+  /** The task names of a Workflow (--task of workflow logs). */
+  | { kind: 'tasks'; workflow: string }
   | { kind: 'namespaces' }
   | { kind: 'contexts' }
   | { kind: 'files' }
@@ -54,6 +57,8 @@ function flagNames(command: Command | undefined): string[] {
 }
 
 const RUN_NAME_COMMANDS = new Set(['get', 'describe', 'logs', 'cancel', 'wait']);
+/** The workflow commands whose every positional is a Workflow name (logs takes one). */
+const WORKFLOW_NAME_VERBS = new Set(['get', 'describe', 'cancel', 'wait']);
 
 /** words: what follows the program name, the last being the (possibly empty) word to complete. */
 export function planCompletion(words: readonly string[], commands: readonly Command[]): CompletionRequest {
@@ -62,6 +67,8 @@ export function planCompletion(words: readonly string[], commands: readonly Comm
   const find = (name: string) => commands.find((c) => c.name === name || c.aliases?.includes(name));
 
   let command: Command | undefined;
+  /** The member of a command group (workflow logs), once typed. */
+  let sub: Command | undefined;
   const positionals: string[] = [];
   const given: Record<string, string> = {};
   let afterDash = false;
@@ -79,7 +86,7 @@ export function planCompletion(words: readonly string[], commands: readonly Comm
     }
     if (word.startsWith('-')) {
       const [name, value] = word.split('=', 2);
-      const info = flagTable(command).get(name);
+      const info = flagTable(sub ?? command).get(name);
       if (info?.takesValue) {
         if (value === undefined) pendingFlag = info;
         else given[info.key] = value;
@@ -87,6 +94,7 @@ export function planCompletion(words: readonly string[], commands: readonly Comm
       continue;
     }
     if (!command) command = find(word);
+    else if (command.subcommands && !sub) sub = command.subcommands.find((c) => c.name === word || c.aliases?.includes(word));
     else positionals.push(word);
   }
   const request = (plan: Plan): CompletionRequest => ({
@@ -110,11 +118,13 @@ export function planCompletion(words: readonly string[], commands: readonly Comm
         return request({ kind: 'files' });
       case 'runtime':
         return request({ kind: 'runtimes' });
+      case 'task':
+        return request(positionals[0] ? { kind: 'tasks', workflow: positionals[0] } : { kind: 'nothing' });
       default:
         return request({ kind: 'nothing' });
     }
   }
-  if (prefix.startsWith('-')) return request({ kind: 'values', values: flagNames(command) });
+  if (prefix.startsWith('-')) return request({ kind: 'values', values: flagNames(sub ?? command) });
   if (!command) {
     return request({ kind: 'values', values: commands.filter((c) => !c.hidden).map((c) => c.name) });
   }
@@ -124,6 +134,10 @@ export function planCompletion(words: readonly string[], commands: readonly Comm
     case 'runtime':
       if (positionals.length === 0) return request({ kind: 'values', values: ['list', 'get'] });
       return request(positionals[0] === 'get' ? { kind: 'runtimes' } : { kind: 'nothing' });
+    case 'workflow':
+      if (!sub) return request({ kind: 'values', values: (command.subcommands ?? []).map((c) => c.name) });
+      if (sub.name === 'logs') return request(positionals.length === 0 ? { kind: 'workflows' } : { kind: 'nothing' });
+      return request(WORKFLOW_NAME_VERBS.has(sub.name) ? { kind: 'workflows' } : { kind: 'nothing' });
     case 'completion':
       return request(
         positionals.length === 0 ? { kind: 'values', values: ['bash', 'zsh', 'fish'] } : { kind: 'nothing' },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Finalizer, type Run, type Runtime } from '../../lib/api.ts';
+import { Finalizer, type Run, type Runtime, type Workflow } from '../../lib/api.ts';
 import {
   allChecks,
   checkArtifactCleanup,
@@ -11,6 +11,7 @@ import {
   checkRuntimes,
   checkScheduledRuns,
   checksForRun,
+  checkWorkflows,
 } from './checks.ts';
 import { canonical, compareCrd, podReferences } from './gather.ts';
 import { renderFindings } from './render.ts';
@@ -78,6 +79,7 @@ const snapshot = (over: Partial<Snapshot> = {}): Snapshot => ({
   deployments: [dep('runtime-bash')],
   pods: [pod('runtime-bash-a')],
   runs: [run('done', { phase: 'Succeeded' })],
+  workflows: [],
   secrets: new Set(),
   configMaps: new Set(),
   access: ['get runs', 'get pods', 'create pods/portforward'].map((a) => {
@@ -294,6 +296,65 @@ describe('doctor checks', () => {
     assert.equal(f.next[0], 'kubectl auth can-i create pods/portforward -n team');
     const u = checkPermissions(snapshot({ unreadable: [{ what: 'Deployments in team', why: 'forbidden: you may not list deployments in team' }] }));
     assert.deepEqual(statuses(u).slice(1), ['warning: could not read Deployments in team: the checks that need it are incomplete']);
+  });
+
+  it('Workflows: an invalid spec, a task waiting for a Runtime that does not exist, and all well', () => {
+    const wf = (name: string, status: Workflow['status'], runtime = 'bash'): Workflow => ({
+      metadata: { name, namespace: 'team' },
+      spec: {
+        tasks: [
+          { name: 'a', run: { runtime: 'bash', args: ['x'] } },
+          { name: 'b', dependsOn: ['a'], run: { runtime, args: ['x'] } },
+        ],
+      },
+      status,
+    });
+    const invalid = wf('cyc', {
+      phase: 'Failed',
+      reason: 'InvalidSpec',
+      message: 'spec.tasks have a dependency cycle: a -> b -> a',
+    });
+    const stuck = wf(
+      'etl',
+      {
+        phase: 'Running',
+        tasks: {
+          a: { phase: 'Succeeded', runName: 'etl-a' },
+          b: { phase: 'Pending', runName: 'etl-b', reason: 'RuntimeNotFound' },
+        },
+      },
+      'bahs',
+    );
+    const child = run('etl-b', { phase: 'Pending', reason: 'RuntimeNotFound', message: 'Runtime "bahs" not found in namespace team' }, {
+      labels: { 'kruntimes.io/workflow': 'etl', 'kruntimes.io/workflow-task': 'b' },
+    });
+    child.spec.runtime = 'bahs';
+    const s = snapshot({ workflows: [invalid, stuck, wf('ok', { phase: 'Succeeded' })], runs: [child] });
+    const fs = checkWorkflows(s);
+    assert.deepEqual(statuses(fs), [
+      'problem: Workflow team/cyc failed before running any task: its spec is invalid',
+      'problem: Workflow team/etl cannot progress: task b waits for Runtime bahs, which does not exist in team',
+    ]);
+    assert.equal(fs[0].evidence[0], 'status: InvalidSpec: "spec.tasks have a dependency cycle: a -> b -> a"');
+    assert.deepEqual(fs[0].next, ['kubectl krt workflow describe cyc -n team']);
+    assert.equal(fs[1].evidence[0], 'Run etl-b: Pending, RuntimeNotFound: Runtime "bahs" not found in namespace team');
+    assert.deepEqual(fs[1].next, [
+      'kubectl krt runtime list -n team',
+      'kubectl krt workflow describe etl -n team',
+      'kubectl krt workflow cancel etl -n team',
+    ]);
+    assert.ok(allChecks(s).some((f) => f.title === fs[1].title), 'part of every doctor run');
+    // A Runtime that exists by now, and a task status that alone says it waits.
+    assert.deepEqual(checkWorkflows(snapshot({ workflows: [stuck], runs: [child], runtimes: [runtime('bash'), runtime('bahs')] })).map((f) => f.status), ['ok']);
+    assert.equal(checkWorkflows(snapshot({ workflows: [stuck], runs: [] })).length, 1);
+    assert.deepEqual(statuses(checkWorkflows(snapshot({ workflows: [wf('ok', { phase: 'Succeeded' }), wf('go', { phase: 'Running' })] }))), [
+      'ok: Workflows in team: none stuck (1 Succeeded, 1 Running)',
+    ]);
+    // doctor RUN shows a Workflow's findings only for its own child Runs.
+    assert.ok(checksForRun(s, child).some((f) => f.workflow === 'etl'));
+    assert.ok(!checksForRun(s, child).some((f) => f.workflow === 'cyc'));
+    const loose = run('loose', { phase: 'Succeeded' });
+    assert.ok(!checksForRun({ ...s, runs: [child, loose] }, loose).some((f) => f.workflow));
   });
 
   it('doctor RUN keeps what concerns the Run, and says how it stands when nothing is wrong', () => {

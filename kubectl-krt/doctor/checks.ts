@@ -14,7 +14,11 @@ import {
   RunPhase,
   RUNTIME_CONTAINER,
   type Runtime,
+  WorkflowPhase,
+  WorkflowReason,
+  isWorkflowTerminal,
 } from '../../lib/api.ts';
+import { allTasks, workflowLabelValue } from '../../lib/workflow-names.ts';
 import { imageVersion, versionSkew } from '../platform-version.ts';
 import { type DeploymentView, type Finding, type PodView, type Snapshot, Status } from './snapshot.ts';
 
@@ -22,6 +26,7 @@ export const Check = {
   Crds: 'crds',
   ControlPlane: 'control-plane',
   Runtime: 'runtime',
+  Workflow: 'workflow',
   RuntimePods: 'runtime-pods',
   PendingRun: 'pending-run',
   ScheduledRun: 'scheduled-run',
@@ -462,6 +467,83 @@ export function checkArtifactCleanup(s: Snapshot): Finding[] {
   return findings;
 }
 
+/**
+ * Workflows that cannot progress, and why: a spec the controller refused (InvalidSpec, its message
+ * quoted), or a task whose child Run waits for a Runtime that does not exist.
+ */
+export function checkWorkflows(s: Snapshot): Finding[] {
+  const findings: Finding[] = [];
+  const troubled = new Set<string>();
+  for (const wf of s.workflows) {
+    const ns = wf.metadata.namespace!;
+    const name = wf.metadata.name!;
+    const phase = wf.status?.phase ?? WorkflowPhase.Pending;
+    const base = { check: Check.Workflow, namespace: ns, workflow: name };
+    if (phase === WorkflowPhase.Failed && wf.status?.reason === WorkflowReason.InvalidSpec) {
+      troubled.add(ns);
+      findings.push({
+        ...base,
+        status: Status.Problem,
+        title: `Workflow ${ns}/${name} failed before running any task: its spec is invalid`,
+        evidence: [
+          `status: InvalidSpec: ${JSON.stringify(wf.status.message ?? '')}`,
+          "no Run was created; fix the Workflow's file and create it again (check it first with kubectl krt workflow run -f FILE --dry-run)",
+        ],
+        next: [`kubectl krt workflow describe ${name} -n ${ns}`],
+      });
+      continue;
+    }
+    if (isWorkflowTerminal(phase)) continue;
+    for (const { task } of allTasks(wf)) {
+      const ts = wf.status?.tasks?.[task.name];
+      const child = ts?.runName
+        ? s.runs.find((r) => r.metadata.namespace === ns && r.metadata.name === ts.runName)
+        : undefined;
+      const childWaits =
+        (child?.status?.phase ?? RunPhase.Pending) === RunPhase.Pending && child?.status?.reason === Reason.RuntimeNotFound;
+      const taskWaits = ts?.phase === RunPhase.Pending && ts.reason === Reason.RuntimeNotFound;
+      if (!childWaits && !taskWaits) continue;
+      const runtime = child?.spec.runtime ?? task.run.runtime;
+      if (runtimeOf(s, ns, runtime)) continue; // created since; the scheduler picks the Run up
+      troubled.add(ns);
+      findings.push({
+        ...base,
+        status: Status.Problem,
+        title: `Workflow ${ns}/${name} cannot progress: task ${task.name} waits for Runtime ${runtime}, which does not exist in ${ns}`,
+        evidence: [
+          `Run ${ts?.runName ?? '(not created yet)'}: Pending, RuntimeNotFound: ${child?.status?.message ?? ts?.message ?? ''}`,
+          'the tasks that depend on it wait too; create the Runtime, or cancel the Workflow',
+        ],
+        next: [
+          `kubectl krt runtime list -n ${ns}`,
+          `kubectl krt workflow describe ${name} -n ${ns}`,
+          `kubectl krt workflow cancel ${name} -n ${ns}`,
+        ],
+        runtime,
+        ...(ts?.runName ? { run: ts.runName } : {}),
+      });
+    }
+  }
+  const namespaces = [...new Set(s.workflows.map((w) => w.metadata.namespace!))].sort();
+  for (const ns of namespaces.filter((n) => !troubled.has(n))) {
+    const mine = s.workflows.filter((w) => w.metadata.namespace === ns);
+    const byPhase = new Map<string, number>();
+    for (const w of mine) {
+      const phase = w.status?.phase ?? WorkflowPhase.Pending;
+      byPhase.set(phase, (byPhase.get(phase) ?? 0) + 1);
+    }
+    findings.push({
+      check: Check.Workflow,
+      status: Status.Ok,
+      title: `Workflows in ${ns}: none stuck (${[...byPhase].map(([p, n]) => `${n} ${p}`).join(', ')})`,
+      evidence: [],
+      next: [],
+      namespace: ns,
+    });
+  }
+  return findings;
+}
+
 export function checkPermissions(s: Snapshot): Finding[] {
   const findings: Finding[] = [];
   for (const ns of s.namespaces) {
@@ -502,6 +584,7 @@ export function allChecks(s: Snapshot): Finding[] {
     ...checkRuntimePods(s),
     ...checkPendingRuns(s),
     ...checkScheduledRuns(s),
+    ...checkWorkflows(s),
     ...checkArtifactCleanup(s),
     ...checkPermissions(s),
   ];
@@ -513,6 +596,7 @@ export function checksForRun(s: Snapshot, run: Run): Finding[] {
   const mine = allChecks(s).filter(
     (f) =>
       (f.namespace === undefined || f.namespace === ns) &&
+      (f.workflow === undefined || run.metadata.labels?.[Label.Workflow] === workflowLabelValue(f.workflow)) &&
       (f.run === undefined ? f.runtime === undefined || f.runtime === run.spec.runtime : f.run === run.metadata.name),
   );
   const phase = run.status?.phase ?? RunPhase.Pending;

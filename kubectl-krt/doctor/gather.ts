@@ -1,7 +1,7 @@
 // Gathers the doctor's snapshot with the user's own identity. What cannot be read (RBAC) is noted
 // and the checks say so, rather than failing the whole diagnosis.
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { Annotation, Label, type Run, type Runtime } from '../../lib/api.ts';
+import { Annotation, Label, type Run, type Runtime, type Workflow } from '../../lib/api.ts';
 import { isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { renderCrds } from '../install/render.ts';
 import { ForbiddenError } from '../kube/connection.ts';
@@ -175,9 +175,12 @@ export async function gatherSnapshot(
   const runs = apiPresent
     ? await attempt('runs', async () => (await client.get<{ items: Run[] }>(Paths.runs(scope))).items, [])
     : [];
+  const workflows = apiPresent
+    ? await attempt('workflows', async () => (await client.get<{ items: Workflow[] }>(Paths.workflows(scope))).items, [])
+    : [];
   const namespaces = scope
     ? [scope]
-    : [...new Set([...runtimes, ...runs].map((o) => o.metadata.namespace!))].sort();
+    : [...new Set([...runtimes, ...runs, ...workflows].map((o) => o.metadata.namespace!))].sort();
   const deployments: DeploymentView[] = [];
   const pods: PodView[] = [];
   let secrets: Set<string> | undefined = new Set();
@@ -228,6 +231,7 @@ export async function gatherSnapshot(
     deployments,
     pods,
     runs,
+    workflows,
     secrets,
     configMaps,
     access,

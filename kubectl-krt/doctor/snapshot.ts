@@ -1,5 +1,5 @@
 // What kubectl krt doctor looks at, gathered once: the checks (checks.ts) are pure functions of it.
-import type { Condition, Run, Runtime } from '../../lib/api.ts';
+import type { Condition, Run, Runtime, Workflow } from '../../lib/api.ts';
 
 export const Status = {
   Ok: 'ok',
@@ -20,6 +20,8 @@ export interface Finding {
   /** The Runtime or Run it is about, for `doctor RUN`. */
   runtime?: string;
   run?: string;
+  /** The Workflow it is about: `doctor RUN` shows it only for that Workflow's child Runs. */
+  workflow?: string;
 }
 
 export interface CrdView {
@@ -90,6 +92,7 @@ export interface Snapshot {
   deployments: DeploymentView[];
   pods: PodView[];
   runs: Run[];
+  workflows: Workflow[];
   /** Names (namespace/name) of the Secrets and ConfigMaps there; undefined when not readable. */
   secrets?: ReadonlySet<string>;
   configMaps?: ReadonlySet<string>;

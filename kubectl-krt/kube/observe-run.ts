@@ -1,14 +1,10 @@
-// Following one Run as it changes: read it, then watch it (field selector on its name) and hand
-// every new version to the caller until the caller says it has seen enough.
-import { setTimeout as delay } from 'node:timers/promises';
+// Following one Run as it changes: read it, then watch it and hand every new version to the
+// caller until the caller says it has seen enough (the loop itself is observe.ts).
 import type { Run } from '../../lib/api.ts';
 import { isNotFound, Paths } from '../../lib/kube-client.ts';
 import { CliError } from '../errors.ts';
 import type { Connection } from './connection.ts';
-import { WatchExpiredError, watchOnce } from './watch.ts';
-
-/** Consecutive failed watch requests before giving up (the apiserver went away). */
-const MAX_WATCH_FAILURES = 5;
+import { observeObject } from './observe.ts';
 
 export class RunNotFoundError extends CliError {
   constructor(namespace: string, name: string) {
@@ -32,56 +28,12 @@ export async function getRun(conn: Connection, namespace: string, name: string):
  * Calls onRun with the Run now and after every change, until onRun returns true; resolves with
  * that version. Rejects if the Run is deleted first.
  */
-export async function observeRun(
+export function observeRun(
   conn: Connection,
   namespace: string,
   name: string,
   onRun: (run: Run) => boolean,
   signal?: AbortSignal,
 ): Promise<Run> {
-  let run = await getRun(conn, namespace, name);
-  if (onRun(run)) return run;
-  let resourceVersion = run.metadata.resourceVersion ?? '0';
-  let failures = 0;
-  let done = false;
-  let deleted = false;
-  while (!done && !signal?.aborted) {
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      resourceVersion = await watchOnce<Run>(
-        conn,
-        Paths.runs(namespace),
-        { fieldSelector: `metadata.name=${name}`, resourceVersion },
-        (event) => {
-          if (done) return;
-          run = event.object;
-          // A deleted Run may still be what the caller waited for (--ttl 0s deletes it on completion).
-          const satisfied = onRun(run);
-          if (satisfied || event.type === 'DELETED') {
-            deleted = !satisfied;
-            done = true;
-            stop.abort();
-          }
-        },
-        stop.signal,
-      );
-      failures = 0;
-    } catch (err) {
-      if (err instanceof WatchExpiredError) {
-        run = await getRun(conn, namespace, name);
-        resourceVersion = run.metadata.resourceVersion ?? '0';
-        if (onRun(run)) done = true;
-        continue;
-      }
-      if (err instanceof CliError || ++failures >= MAX_WATCH_FAILURES) throw err;
-      // A dropped connection: reconnect after a moment rather than spinning.
-      await delay(500 * failures, undefined, { signal }).catch(() => {});
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }
-  if (deleted) throw new CliError(`Run "${name}" was deleted in namespace ${namespace} before it finished`);
-  return run;
+  return observeObject(conn, { kind: 'Run', listPath: Paths.runs, get: getRun }, namespace, name, onRun, signal);
 }

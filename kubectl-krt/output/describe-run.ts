@@ -1,6 +1,6 @@
 // `kubectl krt describe RUN`: everything about one Run a person needs to understand where it is.
 import type { ChalkInstance } from 'chalk';
-import { DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS, type Run } from '../../lib/api.ts';
+import { type Condition, DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS, type Run } from '../../lib/api.ts';
 import { explainRun } from './explain.ts';
 import { age, between, humanBytes, preciseDuration, secondsAsDuration } from './format.ts';
 import { colorPhase, phaseOf } from './run-table.ts';
@@ -29,6 +29,43 @@ export function recentEvents(events: readonly KubeEvent[], limit = 10): KubeEven
   return [...events]
     .sort((a, b) => Date.parse(eventTime(a) ?? '') - Date.parse(eventTime(b) ?? ''))
     .slice(-limit);
+}
+
+/** The `Conditions:` section of describe: a table, or `<none>`. */
+export function renderConditionsSection(conditions: readonly Condition[], now: number): string {
+  return conditions.length
+    ? `Conditions:\n${indent(
+        renderTable(
+          ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'],
+          conditions.map((c) => [
+            c.type,
+            c.status,
+            c.reason ?? '',
+            c.lastTransitionTime ? age(c.lastTransitionTime, now) : '',
+            (c.message ?? '').replace(/\s*\n\s*/g, ' '),
+          ]),
+        ),
+      )}`
+    : 'Conditions:  <none>\n';
+}
+
+/** The `Events:` section of describe: the ten most recent, oldest first, or `<none>`. */
+export function renderEventsSection(events: readonly KubeEvent[], now: number): string {
+  const recent = recentEvents(events);
+  return recent.length
+    ? `Events:\n${indent(
+        renderTable(
+          ['TYPE', 'REASON', 'AGE', 'FROM', 'MESSAGE'],
+          recent.map((e) => [
+            e.type ?? '',
+            e.reason ?? '',
+            `${age(eventTime(e), now)}${(e.series?.count ?? e.count ?? 1) > 1 ? ` (x${e.series?.count ?? e.count})` : ''}`,
+            e.reportingComponent || e.source?.component || '',
+            (e.message ?? '').replace(/\s*\n\s*/g, ' '),
+          ]),
+        ),
+      )}`
+    : 'Events:  <none>\n';
 }
 
 function timing(run: Run): Array<[string, string]> {
@@ -130,36 +167,7 @@ export function describeRun(
       )}`
     : 'Artifacts:  <none>\n';
 
-  const conditions = s.conditions ?? [];
-  out += conditions.length
-    ? `Conditions:\n${indent(
-        renderTable(
-          ['TYPE', 'STATUS', 'REASON', 'AGE', 'MESSAGE'],
-          conditions.map((c) => [
-            c.type,
-            c.status,
-            c.reason ?? '',
-            c.lastTransitionTime ? age(c.lastTransitionTime, now) : '',
-            (c.message ?? '').replace(/\s*\n\s*/g, ' '),
-          ]),
-        ),
-      )}`
-    : 'Conditions:  <none>\n';
-
-  const recent = recentEvents(events);
-  out += recent.length
-    ? `Events:\n${indent(
-        renderTable(
-          ['TYPE', 'REASON', 'AGE', 'FROM', 'MESSAGE'],
-          recent.map((e) => [
-            e.type ?? '',
-            e.reason ?? '',
-            `${age(eventTime(e), now)}${(e.series?.count ?? e.count ?? 1) > 1 ? ` (x${e.series?.count ?? e.count})` : ''}`,
-            e.reportingComponent || e.source?.component || '',
-            (e.message ?? '').replace(/\s*\n\s*/g, ' '),
-          ]),
-        ),
-      )}`
-    : 'Events:  <none>\n';
+  out += renderConditionsSection(s.conditions ?? [], now);
+  out += renderEventsSection(events, now);
   return out;
 }

@@ -19,6 +19,7 @@ export function asList(items: readonly unknown[]): unknown {
 export const ResourceName = {
   Run: `run.${GROUP}`,
   Runtime: `runtime.${GROUP}`,
+  Workflow: `workflow.${GROUP}`,
 } as const;
 
 /** `run.kruntimes.io/hello` */

@@ -102,11 +102,15 @@ export function runResultLine(run: Run, chalk: ChalkInstance): string {
   return `${line}\n`;
 }
 
-/** Outputs as `KEY=VALUE` lines under a heading, or nothing when there are none. */
-export function renderOutputs(run: Run): string {
-  const outputs = run.status?.outputs;
+/** Outputs as `KEY=VALUE` lines under a heading, or nothing when there are none (Runs and Workflows). */
+export function renderOutputMap(outputs: Readonly<Record<string, string>> | undefined): string {
   if (!outputs || Object.keys(outputs).length === 0) return '';
   return `Outputs:\n${Object.entries(outputs)
     .map(([k, v]) => `  ${k}=${v}\n`)
     .join('')}`;
+}
+
+/** The Run's outputs as `KEY=VALUE` lines under a heading, or nothing when there are none. */
+export function renderOutputs(run: Run): string {
+  return renderOutputMap(run.status?.outputs);
 }
