@@ -64,6 +64,7 @@ export class Controller {
       baseDelayMs: options.baseDelayMs ?? 50,
       maxDelayMs: options.maxDelayMs ?? 30_000,
       onDepth: (depth) => metrics.depth.set({ controller: options.name }, depth),
+      onWait: (ms) => metrics.wait.observe({ controller: options.name }, ms / 1000),
     });
   }
 

@@ -15,6 +15,7 @@ export interface ControllerMetrics {
   reconciles: Counter<'controller' | 'result'>;
   errors: Counter<'controller'>;
   duration: Histogram<'controller'>;
+  wait: Histogram<'controller'>;
 }
 
 const perRegistry = new WeakMap<Registry, ControllerMetrics>();
@@ -47,6 +48,13 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
       help: 'Time spent in one reconcile.',
       labelNames: ['controller'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    wait: new Histogram({
+      name: 'kruntimes_controller_queue_wait_seconds',
+      help: 'How long a key waited in the work queue before a worker took it.',
+      labelNames: ['controller'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
       registers: [registry],
     }),
   };

@@ -14,6 +14,8 @@ export interface WorkQueueOptions {
   maxDelayMs?: number;
   /** Called whenever the number of waiting keys changes (for the depth gauge). */
   onDepth?: (depth: number) => void;
+  /** Called when a key is handed to a worker, with how long it waited since it was added. */
+  onWait?: (ms: number) => void;
 }
 
 /** base * 2^(failures-1), capped; 0 for no failure. */
@@ -23,8 +25,10 @@ export function backoffDelay(failures: number, baseMs: number, maxMs: number): n
 }
 
 export class WorkQueue {
-  private readonly o: Required<Omit<WorkQueueOptions, 'onDepth'>> & Pick<WorkQueueOptions, 'onDepth'>;
+  private readonly o: Required<Omit<WorkQueueOptions, 'onDepth' | 'onWait'>> & Pick<WorkQueueOptions, 'onDepth' | 'onWait'>;
   private readonly waiting: string[] = [];
+  /** When each waiting key was first added (performance.now()). */
+  private readonly addedAt = new Map<string, number>();
   private readonly queued = new Set<string>();
   private readonly active = new Set<string>();
   private readonly again = new Set<string>();
@@ -50,6 +54,7 @@ export class WorkQueue {
     }
     if (this.queued.has(key)) return;
     this.queued.add(key);
+    this.addedAt.set(key, performance.now());
     this.waiting.push(key);
     this.o.onDepth?.(this.waiting.length);
     this.pump();
@@ -100,6 +105,8 @@ export class WorkQueue {
       const key = this.waiting.shift()!;
       this.queued.delete(key);
       this.active.add(key);
+      this.o.onWait?.(performance.now() - (this.addedAt.get(key) ?? performance.now()));
+      this.addedAt.delete(key);
       this.o.onDepth?.(this.waiting.length);
       // The handler reports its own failures (it requeues); a throw here is a bug, never a retry.
       this.o.handler(key)

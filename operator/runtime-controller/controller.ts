@@ -11,7 +11,7 @@ import { StatusWriter } from '../../lib/controller/status-writer.ts';
 import type { Informer } from '../../lib/informer.ts';
 import { type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { logger } from '../../lib/log.ts';
-import { decideRuntime, isMaintainerObject, objectId } from './decide.ts';
+import { decideRuntime, indexObserved, isMaintainerObject, objectId } from './decide.ts';
 import type { RenderConfig } from './render.ts';
 import { maintainerName } from './render-maintainer.ts';
 
@@ -82,20 +82,15 @@ export class RuntimeController {
     await this.controller.stop();
   }
 
-  private observed(namespace: string, runtime: string): Map<string, Obj> {
-    const out = new Map<string, Obj>();
-    for (const [, informer] of this.owned)
-      for (const o of informer.list(namespace))
-        if (o.metadata?.labels?.[Label.Runtime] === runtime) out.set(objectId(o), o);
-    return out;
-  }
-
   private async reconcile(key: string): Promise<void> {
     const { namespace, name } = splitKey(key);
     const cached = this.runtimes.get(name, namespace);
     if (!cached || cached.metadata.deletionTimestamp) return; // owner references clean up
     const runtime = this.status.latest(cached);
-    const observed = this.observed(namespace, name);
+    const observed = indexObserved(
+      this.owned.map(([kind, informer]) => [kind, informer.list(namespace)] as const),
+      name,
+    );
     const decision = decideRuntime({ runtime, observed, config: this.config });
     // The maintainer's RBAC is owned by its Deployment, never by the Runtime (render-maintainer.ts).
     let maintainerUID = observed.get(`Deployment/${maintainerName(name)}`)?.metadata?.uid as string | undefined;

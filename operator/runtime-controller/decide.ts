@@ -25,6 +25,18 @@ type Obj = Record<string, any>;
 export const objectId = (o: { kind?: string; metadata?: { name?: string } }) => `${o.kind}/${o.metadata?.name}`;
 
 /**
+ * The owned objects of one Runtime by objectId, from each kind's cached list. Keyed by the kind
+ * the list is of: items of a list carry no kind (only watch events do).
+ */
+export function indexObserved(lists: ReadonlyArray<readonly [string, readonly Obj[]]>, runtime: string): Map<string, Obj> {
+  const out = new Map<string, Obj>();
+  for (const [kind, objects] of lists)
+    for (const o of objects)
+      if (o.metadata?.labels?.[Label.Runtime] === runtime) out.set(objectId({ kind, metadata: o.metadata }), o);
+  return out;
+}
+
+/**
  * Whether `observed` has every value `wanted` has. Arrays must match item for item (each item
  * containing the wanted one), so a removed rule or port counts as a change; fields the apiserver
  * adds (defaults, status) do not.
@@ -44,9 +56,9 @@ function inPlace(rendered: Obj, observed: Obj | undefined): boolean {
   if (observed.metadata?.annotations?.[APPLIED_HASH] !== rendered.metadata.annotations[APPLIED_HASH]) return false;
   if (!contains(observed.metadata?.labels, rendered.metadata.labels)) return false;
   // ownerReferences are left out: the maintainer's RBAC gets its owner (a Deployment UID) at apply time.
-  const { metadata: _m, ...body } = rendered;
-  const { metadata: _o, ...observedBody } = observed;
-  return contains(observedBody, body);
+  // apiVersion and kind are left out too: items of a cached list carry neither.
+  const { metadata: _m, apiVersion: _a, kind: _k, ...body } = rendered;
+  return contains(observed, body);
 }
 
 export interface RuntimeDecision {

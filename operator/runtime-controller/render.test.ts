@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Runtime } from '../../lib/api.ts';
-import { decideRuntime, objectId } from './decide.ts';
+import { decideRuntime, indexObserved, objectId } from './decide.ts';
 import { renderRuntimeObjects } from './render.ts';
 
 const config = {
@@ -172,6 +172,21 @@ describe('Runtime controller decide', () => {
     const relabelled = asObserved(decideRuntime({ runtime: runtime(), config }).apply);
     relabelled.get('ServiceAccount/runtime-bash')!.metadata.labels.runtime = 'other';
     assert.deepEqual(kinds(decideRuntime({ runtime: runtime(), observed: relabelled, config }).apply), ['ServiceAccount']);
+  });
+  it('indexes cached lists by their kind (list items carry none) and by the runtime label', () => {
+    const applied = decideRuntime({ runtime: runtime(), config }).apply;
+    const lists = ['ServiceAccount', 'Role', 'RoleBinding', 'NetworkPolicy', 'Deployment'].map((kind) => {
+      const items = applied.filter((o) => o.kind === kind).map(({ kind: _k, ...rest }) => structuredClone(rest));
+      items.push({ metadata: { name: 'other', labels: { runtime: 'python' } } });
+      return [kind, items] as const;
+    });
+    const observed = indexObserved(lists, 'bash');
+    assert.equal(observed.size, 5);
+    const dep = observed.get('Deployment/runtime-bash')!;
+    dep.status = { replicas: 2, readyReplicas: 2 };
+    const d = decideRuntime({ runtime: runtime(), observed, config });
+    assert.deepEqual(d.apply, []);
+    assert.equal(d.status?.conditions?.[0].status, 'True');
   });
   it('ignores what the apiserver adds (defaults, status, managed fields)', () => {
     const observed = asObserved(decideRuntime({ runtime: runtime(), config }).apply);

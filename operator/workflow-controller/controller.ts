@@ -27,6 +27,8 @@ const log = logger.child({ component: 'workflow-controller' });
 const EVENT_REPORTER = 'kruntimes.io/workflow-controller';
 /** How long a Run this controller created may be missing from the cache before it counts as gone. */
 const CREATED_GRACE_MS = 60_000;
+/** How long a status change that is only running tasks' progress may wait for the next write. */
+const PROGRESS_WRITE_DELAY_MS = 250;
 
 /** The Workflow a Run belongs to, by its controller ownerReference. */
 export function owningWorkflowKey(run: Run): string | undefined {
@@ -46,6 +48,8 @@ export class WorkflowController {
    * the expectations that keep a reconcile racing the watch from creating or failing a task twice.
    */
   private readonly recent = new Map<string, { run: Run; at: number }>();
+  /** Workflows whose progress-only status write is being held back, since when (ms). */
+  private readonly deferred = new Map<string, number>();
 
   constructor(options: { client: KubeClient; cache: SharedCache; registry: Registry; instance: string }) {
     this.client = options.client;
@@ -94,7 +98,10 @@ export class WorkflowController {
   private async reconcile(key: string): Promise<Result | void> {
     const { namespace, name } = splitKey(key);
     const cached = this.workflows.get(name, namespace);
-    if (!cached) return;
+    if (!cached) {
+      this.deferred.delete(key);
+      return;
+    }
     // kubectl krt restore gives the status back first; until then the Workflow is not ours.
     if (cached.metadata.annotations?.[Annotation.Restoring] !== undefined) return;
     const workflow = this.status.latest(cached);
@@ -143,7 +150,18 @@ export class WorkflowController {
         }),
       ),
     );
+    if (decision.status && decision.progressOnly) {
+      // Fold running tasks' progress into a write a moment later (or into the next real change).
+      const since = this.deferred.get(key) ?? Date.now();
+      this.deferred.set(key, since);
+      const left = PROGRESS_WRITE_DELAY_MS - (Date.now() - since);
+      if (left > 0) {
+        this.record(workflow, decision.events);
+        return { requeueAfterMs: Math.min(left, decision.requeueAfterMs ?? left) };
+      }
+    }
     if (decision.status) {
+      this.deferred.delete(key);
       const written = await this.status.write(workflow, decision.status);
       if (!written) return;
       if (isWorkflowTerminal(decision.status.phase) && !isWorkflowTerminal(workflow.status?.phase))
