@@ -237,6 +237,16 @@ describe('Workflow decision', () => {
     assert.equal(decideWorkflow({ workflow: { ...w, status: reordered }, runs, now: later }).status, undefined);
   });
 
+  it('marks a change that is only running tasks\' progress, and nothing else', () => {
+    const w = wf(diamond);
+    const start = decideWorkflow({ workflow: w, runs: new Map(), now: NOW });
+    assert.equal(start.progressOnly, false, 'a created task is news');
+    const running = decideWorkflow({ workflow: after(w, start), runs: runsOf(['a', run('a', 'Running')]), now: NOW });
+    assert.equal(running.progressOnly, true);
+    const done = decideWorkflow({ workflow: after(w, start), runs: runsOf(['a', run('a', 'Succeeded')]), now: NOW });
+    assert.equal(done.progressOnly, false, 'an ended task (and the Runs it starts) is news');
+  });
+
   it('ttlSecondsAfterFinished: looks again at the deadline, then deletes', () => {
     const done = wf({ tasks: [t('a')], ttlSecondsAfterFinished: 60 }, { phase: 'Succeeded', completionTime: '2026-12-03T09:59:30.000000Z' });
     assert.equal(decideWorkflow({ workflow: done, runs: new Map(), now: NOW }).requeueAfterMs, 30_000);
