@@ -482,9 +482,12 @@ export function microTime(d: Date = new Date()): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}000Z`);
 }
 
-/** Now, with the microseconds the process clock has (a Date keeps milliseconds only). */
+/**
+ * Now with microsecond digits: the wall clock's milliseconds (Date.now, which follows clock
+ * adjustments as the other components' timestamps do) and the sub-millisecond part of the
+ * monotonic clock.
+ */
 export function preciseMicroTime(): string {
-  const us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
-  const ms = Math.floor(us / 1000);
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, (_m, m: string) => `.${m}${String(us % 1000).padStart(3, '0')}Z`);
+  const micros = String(Math.floor((performance.now() % 1) * 1000)).padStart(3, '0');
+  return new Date().toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}${micros}Z`);
 }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
-import { Annotation, type Run, type Runtime } from '../../lib/api.ts';
+import { Annotation, type Run, type Runtime, type Workflow } from '../../lib/api.ts';
 import { Paths } from '../../lib/kube-client.ts';
 import {
   applyYaml,
@@ -80,6 +80,32 @@ ${script
   .split('\n')
   .map((l) => `      ${l}`)
   .join('\n')}
+`;
+
+/** A finished Workflow must come back finished: its tasks are never executed again. */
+const workflowYaml = `apiVersion: kruntimes.io/v1alpha1
+kind: Workflow
+metadata:
+  name: pipeline
+spec:
+  tasks:
+    - name: first
+      run:
+        runtime: counter
+        entrypoint: script
+        source:
+          inline: |
+            echo pipeline-first >> /counter/executions
+            echo "n=1" >> "$KRUNTIME_OUTPUTS"
+    - name: second
+      dependsOn: [first]
+      run:
+        runtime: counter
+        entrypoint: script
+        env: { FIRST: $(tasks.first.outputs.n) }
+        source:
+          inline: echo "pipeline-second-$FIRST" >> /counter/executions
+  outputs: { first: $(tasks.first.outputs.n) }
 `;
 
 const builtinRunYaml = `apiVersion: kruntimes.io/v1alpha1
@@ -184,6 +210,12 @@ describe('lifecycle: backup, uninstall with the CRDs, restore', function () {
     assert.equal(original.get('bad')!.status!.phase, 'Failed');
     assert.equal(original.get('bad')!.status!.exitCode, 3);
     assert.equal(original.get('builtin')!.status!.phase, 'Succeeded', original.get('builtin')!.status!.message);
+    await applyYaml(ns, workflowYaml);
+    const pipeline = await waitFor('Workflow pipeline finished', async () => {
+      const w = await client.get<Workflow>(Paths.workflow(ns, 'pipeline'));
+      return w.status?.phase === 'Succeeded' ? w : undefined;
+    });
+    for (const name of ['pipeline-first', 'pipeline-second']) original.set(name, await waitForRun(client, ns, name));
 
     // Upgrade with a changed setting while a Run is in flight: the Run still completes.
     await applyYaml(ns, runYaml('inflight', 'sleep 6\necho "done=yes" >> "$KRUNTIME_OUTPUTS"'));
@@ -196,12 +228,12 @@ describe('lifecycle: backup, uninstall with the CRDs, restore', function () {
     assert.equal(inflight.status?.phase, 'Succeeded', inflight.status?.message);
     assert.deepEqual(inflight.status?.outputs, { done: 'yes' });
     original.set('inflight', inflight);
-    assert.deepEqual(executions().sort(), ['bad', 'inflight', 'ok']);
+    assert.deepEqual(executions().sort(), ['bad', 'inflight', 'ok', 'pipeline-first', 'pipeline-second-1']);
 
     // Backup.
     const b = await krt(['backup', '-n', ns, '--include-secrets', '-o', archive], kubeconfig);
     assert.equal(b.code, 0, b.stderr);
-    assert.equal(b.stdout, `backup written to ${archive}: 2 Runtimes, 4 Runs, 0 Workflows, 1 Secrets, the install record\n`);
+    assert.equal(b.stdout, `backup written to ${archive}: 2 Runtimes, 6 Runs, 1 Workflows, 1 Secrets, the install record\n`);
     assert.match(b.stderr, /warning: .* holds 1 Secret\(s\) in clear \(base64\): store it as safely as the credentials themselves/);
 
     // Uninstall with the CRDs, and the workload namespace deleted.
@@ -220,7 +252,8 @@ describe('lifecycle: backup, uninstall with the CRDs, restore', function () {
       `Secret ${ns}/lifecycle-token: create`,
       `Runtime ${ns}/bash: create`,
       `Runtime ${ns}/counter: create`,
-      ...['bad', 'builtin', 'inflight', 'ok'].map((n) => `Run ${ns}/${n}: create`),
+      `Workflow ${ns}/pipeline: create (restoring until its 2 child Runs have their status back)`,
+      ...['bad', 'builtin', 'inflight', 'ok', 'pipeline-first', 'pipeline-second'].map((n) => `Run ${ns}/${n}: create`),
     ];
     if (lines[0].startsWith('Platform:')) {
       assert.match(lines[0], /^Platform: install 0\.\d+\.\d+\S* from the recorded values \(no CRD runs\.kruntimes\.io/);
@@ -240,7 +273,7 @@ describe('lifecycle: backup, uninstall with the CRDs, restore', function () {
     // Restore, the platform first from the recorded values.
     const restored = await krt(['restore', archive, '--install'], kubeconfig);
     assert.equal(restored.code, 0, `${restored.stdout}${restored.stderr}`);
-    assert.match(restored.stdout, /^restored from .*: \d created, [01] updated, 0 resumed, \d already there, \d skipped\n$/);
+    assert.match(restored.stdout, /^restored from .*: \d+ created, [01] updated, 0 resumed, \d+ already there, \d skipped\n$/);
     // The platform came back with the upgraded setting. (Read from the record restore --install
     // wrote: other suites' setupPlatform re-applies manifests/platform, and with it logLevel info.)
     assert.match(await recordValue('platform-values.yaml'), /^logLevel: debug$/m);
@@ -250,7 +283,7 @@ describe('lifecycle: backup, uninstall with the CRDs, restore', function () {
     assert.equal(rt.metadata.labels?.team, 'lifecycle');
     await waitForRuntimeReady(client, ns, 'counter');
     await waitForSchedulable(ns, 'counter', 1);
-    for (const name of ['ok', 'bad', 'builtin', 'inflight']) {
+    for (const name of ['ok', 'bad', 'builtin', 'inflight', 'pipeline-first', 'pipeline-second']) {
       const now = await client.get<Run>(Paths.run(ns, name));
       const was = original.get(name)!;
       for (const field of ['phase', 'outputs', 'exitCode', 'message', 'reason', 'startTime', 'completionTime', 'attempt'] as const)
@@ -259,21 +292,29 @@ describe('lifecycle: backup, uninstall with the CRDs, restore', function () {
       assert.equal(now.metadata.annotations?.[Annotation.Restoring], undefined);
       assert.notEqual(now.metadata.uid, was.metadata.uid);
     }
-    // The Runtime Pods have been ready a while: nothing ran again.
+    // The Workflow is back finished, with its task summaries and outputs, owning its new Runs.
+    const wf = await client.get<Workflow>(Paths.workflow(ns, 'pipeline'));
+    assert.deepEqual([wf.status?.phase, wf.status?.outputs, wf.status?.tasks], [pipeline.status?.phase, { first: '1' }, pipeline.status?.tasks]);
+    assert.equal(wf.metadata.annotations?.[Annotation.Restoring], undefined);
+    for (const name of ['pipeline-first', 'pipeline-second']) {
+      const child = await client.get<Run>(Paths.run(ns, name));
+      assert.deepEqual(child.metadata.ownerReferences?.map((o) => [o.kind, o.uid]), [['Workflow', wf.metadata.uid]]);
+    }
+    // The Runtime Pods have been ready a while: nothing ran again, no task of the Workflow either.
     await new Promise((r) => setTimeout(r, 3000));
-    assert.deepEqual(executions().sort(), ['bad', 'inflight', 'ok']);
+    assert.deepEqual(executions().sort(), ['bad', 'inflight', 'ok', 'pipeline-first', 'pipeline-second-1']);
 
     // Restoring again changes nothing.
     const again = await krt(['restore', archive], kubeconfig);
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /: 0 created, 0 updated, 0 resumed, 8 already there, /);
+    assert.match(again.stdout, /: 0 created, 0 updated, 0 resumed, 11 already there, /);
 
     // New Runs succeed.
     await applyYaml(ns, runYaml('after', 'echo "fresh=yes" >> "$KRUNTIME_OUTPUTS"\necho "token=$LIFECYCLE_TOKEN" >> "$KRUNTIME_OUTPUTS"'));
     const fresh = await waitForRun(client, ns, 'after', undefined, 120_000);
     assert.equal(fresh.status?.phase, 'Succeeded', fresh.status?.message);
     assert.deepEqual(fresh.status?.outputs, { fresh: 'yes', token: 's3cr3t' }, 'the restored Secret reaches the Runtime Pods');
-    assert.deepEqual(executions().sort(), ['after', 'bad', 'inflight', 'ok']);
+    assert.deepEqual(executions().sort(), ['after', 'bad', 'inflight', 'ok', 'pipeline-first', 'pipeline-second-1']);
     await waitFor(
       'doctor to find the namespace clean',
       async () => {
