@@ -48,8 +48,13 @@ export class WorkflowController {
    * the expectations that keep a reconcile racing the watch from creating or failing a task twice.
    */
   private readonly recent = new Map<string, { run: Run; at: number }>();
-  /** Workflows whose progress-only status write is being held back, since when (ms). */
+  /** Workflows whose status write is being held back (see isProgressOnly), since when (ms). */
   private readonly deferred = new Map<string, number>();
+  /**
+   * Events recorded since the Workflow's status was last written: a decision made from an
+   * unwritten status announces the same task ends again, and they are recorded once.
+   */
+  private readonly announced = new Map<string, Set<string>>();
 
   constructor(options: { client: KubeClient; cache: SharedCache; registry: Registry; instance: string }) {
     this.client = options.client;
@@ -100,6 +105,7 @@ export class WorkflowController {
     const cached = this.workflows.get(name, namespace);
     if (!cached) {
       this.deferred.delete(key);
+      this.announced.delete(key);
       return;
     }
     // kubectl krt restore gives the status back first; until then the Workflow is not ours.
@@ -151,12 +157,12 @@ export class WorkflowController {
       ),
     );
     if (decision.status && decision.progressOnly) {
-      // Fold running tasks' progress into a write a moment later (or into the next real change).
+      // Fold the change into a write a moment later (or into the write of the Workflow's end).
       const since = this.deferred.get(key) ?? Date.now();
       this.deferred.set(key, since);
       const left = PROGRESS_WRITE_DELAY_MS - (Date.now() - since);
       if (left > 0) {
-        this.record(workflow, decision.events);
+        this.record(key, workflow, decision.events);
         return { requeueAfterMs: Math.min(left, decision.requeueAfterMs ?? left) };
       }
     }
@@ -164,16 +170,22 @@ export class WorkflowController {
       this.deferred.delete(key);
       const written = await this.status.write(workflow, decision.status);
       if (!written) return;
+      this.record(key, workflow, decision.events);
+      this.announced.delete(key);
       if (isWorkflowTerminal(decision.status.phase) && !isWorkflowTerminal(workflow.status?.phase))
         log.info('workflow finished', { workflow: key, phase: decision.status.phase, message: decision.status.message });
-    }
-    this.record(workflow, decision.events);
+    } else this.record(key, workflow, decision.events);
     if (decision.requeueAfterMs !== undefined) return { requeueAfterMs: decision.requeueAfterMs };
   }
 
   /** Events are best effort: never worth failing or delaying a Workflow for. */
-  private record(workflow: Workflow, events: readonly WorkflowEvent[]): void {
-    for (const e of events)
+  private record(key: string, workflow: Workflow, events: readonly WorkflowEvent[]): void {
+    let announced = this.announced.get(key);
+    if (!announced) this.announced.set(key, (announced = new Set()));
+    for (const e of events) {
+      const id = `${e.reason}/${e.message}`;
+      if (announced.has(id)) continue;
+      announced.add(id);
       recordEvent(
         this.client,
         { kind: 'Workflow', metadata: workflow.metadata },
@@ -185,5 +197,6 @@ export class WorkflowController {
         },
         { controller: EVENT_REPORTER, instance: this.instance },
       ).catch((err: unknown) => log.debug('event not recorded', { error: errorMessage(err) }));
+    }
   }
 }

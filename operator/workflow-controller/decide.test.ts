@@ -237,14 +237,16 @@ describe('Workflow decision', () => {
     assert.equal(decideWorkflow({ workflow: { ...w, status: reordered }, runs, now: later }).status, undefined);
   });
 
-  it('marks a change that is only running tasks\' progress, and nothing else', () => {
-    const w = wf(diamond);
+  it('lets every status change but the Workflow\'s end wait for the next write', () => {
+    const w = wf({ tasks: [t('a'), t('b', ['a'])] });
     const start = decideWorkflow({ workflow: w, runs: new Map(), now: NOW });
-    assert.equal(start.progressOnly, false, 'a created task is news');
+    assert.equal(start.progressOnly, true, 'a started task can wait for the next write');
     const running = decideWorkflow({ workflow: after(w, start), runs: runsOf(['a', run('a', 'Running')]), now: NOW });
     assert.equal(running.progressOnly, true);
-    const done = decideWorkflow({ workflow: after(w, start), runs: runsOf(['a', run('a', 'Succeeded')]), now: NOW });
-    assert.equal(done.progressOnly, false, 'an ended task (and the Runs it starts) is news');
+    const next = decideWorkflow({ workflow: after(w, start), runs: runsOf(['a', run('a', 'Succeeded')]), now: NOW });
+    assert.deepEqual([next.progressOnly, created(next)], [true, ['b']], 'the next task starts whether or not status is written');
+    const end = decideWorkflow({ workflow: w, runs: runsOf(['a', run('a', 'Succeeded')], ['b', run('b', 'Failed')]), now: NOW });
+    assert.equal(end.progressOnly, false, 'the end is written at once');
   });
 
   it('ttlSecondsAfterFinished: looks again at the deadline, then deletes', () => {

@@ -67,23 +67,20 @@ export interface WorkflowDecision {
   /** ttlSecondsAfterFinished has passed: delete the Workflow (its Runs go with it). */
   delete?: boolean;
   /**
-   * The status changed only in running tasks' progress (Scheduled, Running, attempt, start time):
-   * a write that can wait a moment and be folded into the next one, so the write in flight never
-   * delays the reaction to a task's end.
+   * The status changed but the Workflow has not ended: a write that can wait a moment and be
+   * folded into the next one (see isProgressOnly).
    */
   progressOnly?: boolean;
 }
 
-/** Whether `next` differs from `prev` only in the progress of tasks that are still running. */
-export function isProgressOnly(prev: WorkflowStatus, next: WorkflowStatus): boolean {
-  if (prev.phase !== next.phase || prev.reason !== next.reason || next.completionTime || !prev.startTime) return false;
-  for (const [name, t] of Object.entries(next.tasks ?? {})) {
-    const before = prev.tasks?.[name];
-    if (isDeepStrictEqual(strip({ ...(before ?? {}) }), t)) continue;
-    // A task that appeared, ended, or got its Run is news; a live Run's next phase is progress.
-    if (!before?.runName || before.runName !== t.runName || isTaskDone(t)) return false;
-  }
-  return true;
+/**
+ * Whether a status change can wait a moment: anything but the Workflow's end. Nothing the
+ * controller does depends on its own status being written (it knows its Runs from the cache and
+ * its record of creates), so folding writes together costs only how fresh status looks, and keeps
+ * a write in flight from delaying the reaction to a task's end.
+ */
+export function isProgressOnly(_prev: WorkflowStatus, next: WorkflowStatus): boolean {
+  return !isWorkflowTerminal(next.phase);
 }
 
 const NOTHING: WorkflowDecision = { create: [], cancel: [], events: [] };
@@ -398,7 +395,7 @@ export function decideWorkflow(observed: WorkflowObserved): WorkflowDecision {
   // Key order differs between what we build and what the apiserver returns: compare by value.
   const changed = !isDeepStrictEqual(status, strip({ ...prev }));
   const decision: WorkflowDecision = { create, cancel, events, status: changed ? status : undefined, requeueAfterMs };
-  if (changed) decision.progressOnly = isProgressOnly(prev, status) && create.length === 0 && cancel.length === 0;
+  if (changed) decision.progressOnly = isProgressOnly(prev, status);
   if (terminal) {
     const after = ttl({ ...workflow, status }, observed.now);
     decision.requeueAfterMs = after.requeueAfterMs;
