@@ -3,6 +3,7 @@
 // message, per-task summaries, outputs, child Runs and their owners).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { stringify } from 'yaml';
 import { Annotation, isTerminal, Label, type Run, type Workflow, type WorkflowSpec } from '../../lib/api.ts';
 import { type KubeClient, Paths } from '../../lib/kube-client.ts';
@@ -13,6 +14,7 @@ import {
   createNamespace,
   deleteNamespace,
   kubectl,
+  REPO,
   run,
   setupPlatform,
   waitFor,
@@ -268,6 +270,19 @@ describe('Workflows', function () {
       );
       assert.deepEqual(await childRuns(`bad-${name}`), []);
     }
+  });
+
+  it('kubectl krt doctor reports a Workflow waiting for a missing Runtime and one refused as invalid', async () => {
+    await applyYaml(ns, workflowYaml('orphan', { tasks: [{ ...task('a', 'true'), run: { ...task('a', 'true').run, runtime: 'nope' } }] }));
+    await waitFor('the orphan task Pending for its Runtime', async () =>
+      (await getWorkflow('orphan')).status?.tasks?.a?.reason === 'RuntimeNotFound', { timeoutMs: 30_000 });
+    const plugin = path.join(REPO, 'kubectl-krt', 'bin', 'kubectl-krt');
+    const d = await run(plugin, ['doctor', '-n', ns], { env: { NO_COLOR: '1' } });
+    assert.equal(d.code, 7, d.stdout + d.stderr);
+    assert.match(d.stdout, new RegExp(`Workflow ${ns}/orphan cannot progress: task a waits for Runtime nope, which does not exist in ${ns}`));
+    assert.match(d.stdout, new RegExp(`Workflow ${ns}/bad-cycle failed before running any task: its spec is invalid`));
+    assert.match(d.stdout, /dependency cycle: a -> c -> b -> a/);
+    await kubectl(['delete', 'workflow', 'orphan', '-n', ns]);
   });
 
   it('fails the dependents of a task that did not write an output they reference', async () => {
