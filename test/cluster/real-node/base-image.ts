@@ -144,7 +144,15 @@ interface PackResult {
 /** `npm pack` of one registry package into dir, extracted to dir/<name>/; returns its integrity. */
 async function npmPackage(spec: string, dir: string, log: string): Promise<{ dir: string; integrity: string }> {
   await mkdir(dir, { recursive: true });
-  const [packed] = JSON.parse(await run('npm', ['pack', spec, '--json', '--pack-destination', dir], { cwd: dir })) as PackResult[];
+  // A package version on the registry never changes: its pack result is kept and reused.
+  const record = path.join(dir, `${spec.replace(/[@/]/g, '_')}.json`);
+  let packed: PackResult;
+  if (existsSync(record)) {
+    packed = JSON.parse(await readFile(record, 'utf8')) as PackResult;
+  } else {
+    [packed] = JSON.parse(await run('npm', ['pack', spec, '--json', '--pack-destination', dir], { cwd: dir })) as PackResult[];
+    await writeFile(record, JSON.stringify({ filename: packed.filename, integrity: packed.integrity }));
+  }
   const out = path.join(dir, packed.filename.replace(/\.tgz$/, ''));
   if (!existsSync(out)) {
     const tmp = `${out}.tmp`;

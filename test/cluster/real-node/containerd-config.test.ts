@@ -10,6 +10,7 @@ describe('real node containerd config', () => {
     assert.match(text, /^version = 3$/m);
     assert.match(text, /^root = "\/c\/smoke\/root"$/m);
     assert.match(text, /^state = "\/c\/smoke\/state"$/m);
+    assert.match(text, /^imports = \[\]$/m);
     assert.match(text, /^\[grpc\]\n {2}address = "\/c\/smoke\/containerd\.sock"$/m);
     assert.match(text, /^\[ttrpc\]\n {2}address = "\/c\/smoke\/containerd\.sock\.ttrpc"$/m);
     assert.match(text, /^ {2}path = "\/c\/smoke\/opt"$/m);

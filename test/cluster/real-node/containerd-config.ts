@@ -56,6 +56,8 @@ export function renderContainerdConfig(o: ContainerdOptions): string {
     'version = 3',
     `root = ${str(p.root)}`,
     `state = ${str(p.state)}`,
+    // Not the default /etc/containerd/conf.d/*.toml: nothing of the machine's containerd config.
+    'imports = []',
     o.cri ? 'disabled_plugins = []' : `disabled_plugins = [${CRI_PLUGINS.map(str).join(', ')}]`,
     '',
     '[grpc]',

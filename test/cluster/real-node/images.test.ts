@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ImageName } from '../../../kubectl-krt/install/values.ts';
 import pkg from '../../../package.json' with { type: 'json' };
-import { archiveName, contextHash, contextSources, imageDirs, imageSpecs, isIgnored, parseDockerignore } from './images.ts';
+import { archiveName, contextHash, contextSources, hostCaBundle, imageDirs, imageSpecs, isIgnored, parseDockerignore, renderBuildNpmrc } from './images.ts';
 
 const DOCKERFILE = `ARG BASE_IMAGE=node:22-bookworm-slim
 FROM \${BASE_IMAGE} AS deps
@@ -95,5 +95,24 @@ describe('real node images', () => {
   it('refuses a Dockerfile copying what the context lacks', async () => {
     rmSync(path.join(dir, 'runtimes/bash'), { recursive: true });
     await assert.rejects(hash(), /runtimes\/bash is missing/);
+  });
+});
+
+describe('real node image build home', () => {
+  it('points npm at the machine CA bundle only when there is one', () => {
+    assert.match(renderBuildNpmrc(true), /^cafile=\/root\/\.krt-build-ca\.crt$/m);
+    assert.ok(!renderBuildNpmrc(false).includes('cafile'));
+  });
+
+  it('takes the CA bundle npm or Node is told to use', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'krt-ca-'));
+    try {
+      const ca = path.join(dir, 'ca.crt');
+      writeFileSync(ca, 'x');
+      assert.equal(hostCaBundle({ NODE_EXTRA_CA_CERTS: ca }), ca);
+      assert.equal(hostCaBundle({ npm_config_cafile: ca, NODE_EXTRA_CA_CERTS: '/missing' }), ca);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

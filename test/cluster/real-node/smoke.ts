@@ -90,6 +90,11 @@ async function startContainerd(): Promise<void> {
   await rm(cp.ttrpcSocket, { force: true });
   await mkdir(dir, { recursive: true });
   await writeFile(cp.config, renderContainerdConfig({ dir, runc: path.join(runcBin, 'runc') }));
+  // The effective config (after containerd's v3 → current migration) must name only our paths.
+  const dump = sh(path.join(containerdBin, 'containerd'), ['--config', cp.config, 'config', 'dump']);
+  if (dump.status !== 0) throw new Error(`containerd config dump: ${dump.stderr}`);
+  const foreign = dump.stdout.split('\n').filter((l) => /^\s*(address|root|state|path|socket_path) = '\/(run|var)\//.test(l));
+  if (foreign.length) throw new Error(`containerd's effective config still names system paths:\n${foreign.join('\n')}`);
   const log = openSync(cp.log, 'a');
   const child = spawn(path.join(containerdBin, 'containerd'), ['--config', cp.config], {
     stdio: ['ignore', log, log],
