@@ -110,7 +110,9 @@ describe('artifacts in S3 and on a PVC', function () {
     }
   };
 
-  before(async () => {
+  before(async function () {
+    // A cold cache builds versitygw from the Go module proxy here (minutes on 2 busy cores).
+    this.timeout(900_000);
     ({ client } = await setupPlatform());
     s3 = await S3Server.start({ host: GATEWAY });
     s3.createBucket(BUCKET);
