@@ -6,6 +6,7 @@ import type { Run } from '../../lib/api.ts';
 import { type KubeClient, Paths } from '../../lib/kube-client.ts';
 import {
   applyYaml,
+  bashRuntimeYaml,
   createNamespace,
   deleteNamespace,
   getRun,
@@ -178,11 +179,7 @@ describe('Runs on warm Runtime Pods', function () {
   it('runs two Runs one after the other on a Runtime with capacity 1', async () => {
     await applyYaml(
       ns,
-      example('runtime-bash.yaml')
-        .replace('name: bash', 'name: single')
-        .replace('replicas: 2', 'replicas: 1')
-        .replace('runs: 4', 'runs: 1')
-        .replace('runtime: bash', 'runtime: single'),
+      bashRuntimeYaml({ name: 'single', replicas: 1, runs: 1 }),
     );
     await waitForRuntimeReady(client, ns, 'single');
     await waitForSchedulable(ns, 'single', 1);

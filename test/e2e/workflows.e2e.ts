@@ -11,6 +11,7 @@ import { childRunName, childRunSelector } from '../../lib/workflow-names.ts';
 import { killOperator, waitOperatorsAvailable } from '../support/faults.ts';
 import {
   applyYaml,
+  bashRuntimeYaml,
   createNamespace,
   deleteNamespace,
   kubectl,
@@ -65,11 +66,7 @@ describe('Workflows', function () {
     // One slot in all: the cancel test keeps children Pending at capacity behind a running one.
     await applyYaml(
       ns,
-      example('runtime-bash.yaml')
-        .replace('name: bash', 'name: single')
-        .replace('replicas: 2', 'replicas: 1')
-        .replace('runs: 4', 'runs: 1')
-        .replace('runtime: bash', 'runtime: single'),
+      bashRuntimeYaml({ name: 'single', replicas: 1, runs: 1 }),
     );
     await waitForRuntimeReady(client, ns, 'bash');
     await waitForRuntimeReady(client, ns, 'single');

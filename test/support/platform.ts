@@ -153,6 +153,16 @@ export async function applyYaml(ns: string, yaml: string): Promise<void> {
   await kubectl(['apply', '-n', ns, '-f', '-'], { input: yaml });
 }
 
+/** The Usage Guide's bash Runtime (docs/examples/runtime-bash.yaml), renamed and resized. */
+export function bashRuntimeYaml(o: { name?: string; replicas?: number; runs?: number } = {}): string {
+  const name = o.name ?? 'bash';
+  return readFileSync(path.join(REPO, 'docs', 'examples', 'runtime-bash.yaml'), 'utf8')
+    .replace('name: bash', `name: ${name}`)
+    .replace('replicas: 2', `replicas: ${o.replicas ?? 2}`)
+    .replace('runs: 4', `runs: ${o.runs ?? 4}`)
+    .replace('runtime: bash', `runtime: ${name}`);
+}
+
 export async function getRun(client: KubeClient, ns: string, name: string): Promise<Run> {
   return client.get<Run>(Paths.run(ns, name));
 }
