@@ -2,12 +2,13 @@
 // kubelet + containerd node to the local cluster (nothing starts them yet). They encode what this
 // machine needs, found while building the node:
 //   - cgroup v1 (hybrid: /sys/fs/cgroup is a tmpfs of v1 controllers, cgroup2 at .../unified holds
-//     none) and PID 1 is not systemd → cgroupDriver cgroupfs, SystemdCgroup=false for runc, and
+//     only hugetlb) and PID 1 is not systemd → cgroupDriver cgroupfs, SystemdCgroup=false for runc, and
 //     failCgroupV1: false (Kubernetes 1.35 turns it on by default; 1.34 still runs on v1);
 //   - port 10250 belongs to the process node agent → the kubelet serves on another port;
 //   - the agent's pods use the bridge krt0 with 10.244.0.0/16 → the real node gets its own bridge
 //     and pod range; host-local's state and everything else stays under the node's directory;
-//   - no iptables binary is installed and the kernel has nftables → portmap's nftables backend.
+//   - the base system has no iptables binary (buildah's dependencies bring one), the kernel has
+//     nftables → portmap's nftables backend, which needs no binary.
 import path from 'node:path';
 
 export interface CniOptions {
