@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { StatusResponse } from '../lib/runtime-proto.ts';
-import { outcomeOf } from './outcome.ts';
+import { outcomeOf, waitFailedOutcome } from './outcome.ts';
 
 const st = (o: Partial<StatusResponse>): StatusResponse => ({
   id: 'u',
@@ -51,5 +51,17 @@ describe('runtimed outcomeOf', () => {
       '',
     );
     assert.deepEqual([o.phase, o.reason, o.message], ['Failed', 'RuntimeError', 'entrypoint not found']);
+  });
+});
+
+describe('waitFailedOutcome', () => {
+  it('a lost execution after our own Cancel is Cancelled, otherwise ExecutionLost; other errors RuntimeError', () => {
+    assert.deepEqual([waitFailedOutcome(true, true, '').phase, waitFailedOutcome(true, true, '').reason], ['Cancelled', 'Cancelled']);
+    assert.deepEqual([waitFailedOutcome(true, false, '').phase, waitFailedOutcome(true, false, '').reason], ['Failed', 'ExecutionLost']);
+    assert.deepEqual(waitFailedOutcome(false, true, 'boom'), {
+      phase: 'Failed',
+      reason: 'RuntimeError',
+      message: 'waiting for the execution failed: boom',
+    });
   });
 });

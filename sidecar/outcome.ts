@@ -60,3 +60,16 @@ export function outcomeOf(
     outputs,
   };
 }
+
+/**
+ * The outcome when waiting for the execution failed: a server that forgets an execution as part
+ * of a Cancel runtimed sent (Status then answers NOT_FOUND, as the original Runtime Servers do)
+ * ended it Cancelled; otherwise a lost execution is ExecutionLost and any other error RuntimeError.
+ */
+export function waitFailedOutcome(lost: boolean, cancelSent: boolean, error: string): Outcome {
+  if (lost && cancelSent)
+    return { phase: RunPhase.Cancelled, reason: Reason.Cancelled, message: 'cancelled (the Runtime Server ended and forgot the execution)' };
+  return lost
+    ? { phase: RunPhase.Failed, reason: Reason.ExecutionLost, message: 'the Runtime Server lost the execution' }
+    : { phase: RunPhase.Failed, reason: Reason.RuntimeError, message: `waiting for the execution failed: ${error}` };
+}

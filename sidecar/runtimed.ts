@@ -18,7 +18,7 @@ import { decideRunAction } from './decide.ts';
 import type { LogStore } from './log-store.ts';
 import { runtimedMetrics } from './metrics.ts';
 import type { RunArtifacts, StoredArtifacts } from './artifacts/run-artifacts.ts';
-import { outcomeOf } from './outcome.ts';
+import { outcomeOf, waitFailedOutcome } from './outcome.ts';
 import { RunOutputs } from './run-output.ts';
 import {
   PrepareSourceError,
@@ -245,17 +245,8 @@ export class Runtimed {
       status = await this.o.server.waitFor(uid);
     } catch (err) {
       const lost = err instanceof RuntimeServerError && err.isNotFound;
-      await this.finish(
-        run,
-        {
-          phase: RunPhase.Failed,
-          reason: lost ? Reason.ExecutionLost : Reason.RuntimeError,
-          message: lost
-            ? 'the Runtime Server lost the execution'
-            : `waiting for the execution failed: ${errorMessage(err)}`,
-        },
-        ws,
-      );
+      const cancelSent = this.executions.get(uid)?.cancelSent ?? false;
+      await this.finish(run, waitFailedOutcome(lost, cancelSent, errorMessage(err)), ws);
       return;
     }
     this.outputs.executionFinished(uid, status);
