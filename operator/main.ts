@@ -49,6 +49,7 @@ if (role !== Role.Scheduler) {
         cache,
         registry: operatorRegistry,
         config: { runtimedImage, platformNamespace: namespace, maintainerImage },
+        instance: process.env.HOSTNAME ?? `kruntimes-${role}`,
       }),
   });
   components.push({

@@ -5,18 +5,21 @@
 // so it is put back at once, not at a resync.
 import type { Registry } from 'prom-client';
 import { Label, MANAGER, type Runtime } from '../../lib/api.ts';
-import { Controller, objectKey, splitKey } from '../../lib/controller/controller.ts';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { Controller, objectKey, type Result, splitKey } from '../../lib/controller/controller.ts';
 import type { SharedCache } from '../../lib/controller/shared-cache.ts';
 import { StatusWriter } from '../../lib/controller/status-writer.ts';
 import type { Informer } from '../../lib/informer.ts';
-import { type KubeClient, Paths } from '../../lib/kube-client.ts';
+import { EventAction, EventType, recordEvent } from '../../lib/events.ts';
+import { KubeApiError, type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { logger } from '../../lib/log.ts';
-import { decideRuntime, indexObserved, isMaintainerObject, objectId } from './decide.ts';
-import type { RenderConfig } from './render.ts';
+import { applyFailedStatus, decideRuntime, indexObserved, isMaintainerObject, objectId } from './decide.ts';
+import { deploymentName, type RenderConfig } from './render.ts';
 import { maintainerName } from './render-maintainer.ts';
 
 const log = logger.child({ component: 'runtime-controller' });
 const FIELD_MANAGER = 'kruntimes-runtime-controller';
+const EVENT_REPORTER = 'kruntimes.io/runtime-controller';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kubernetes manifests are open-ended objects
 type Obj = Record<string, any>;
@@ -50,9 +53,11 @@ export class RuntimeController {
   private readonly owned: Array<[OwnedKind, Informer<Obj>]>;
   private readonly status: StatusWriter<Runtime>;
   private readonly controller: Controller;
+  private readonly instance: string;
 
-  constructor(options: { client: KubeClient; cache: SharedCache; registry: Registry; config: RenderConfig }) {
+  constructor(options: { client: KubeClient; cache: SharedCache; registry: Registry; config: RenderConfig; instance?: string }) {
     this.client = options.client;
+    this.instance = options.instance ?? 'kruntimes-controller';
     this.config = options.config;
     const { cache } = options;
     this.runtimes = cache.informer<Runtime>(Paths.runtimes());
@@ -82,7 +87,7 @@ export class RuntimeController {
     await this.controller.stop();
   }
 
-  private async reconcile(key: string): Promise<void> {
+  private async reconcile(key: string): Promise<Result | void> {
     const { namespace, name } = splitKey(key);
     const cached = this.runtimes.get(name, namespace);
     if (!cached || cached.metadata.deletionTimestamp) return; // owner references clean up
@@ -100,7 +105,28 @@ export class RuntimeController {
         obj.metadata.ownerReferences = [
           { apiVersion: 'apps/v1', kind: 'Deployment', name: maintainerName(name), uid: maintainerUID },
         ];
-      const applied = await this.client.apply<{ metadata: { uid?: string } }>(objectPath(obj), obj, FIELD_MANAGER);
+      let applied: { metadata: { uid?: string } };
+      try {
+        applied = await this.client.apply<{ metadata: { uid?: string } }>(objectPath(obj), obj, FIELD_MANAGER);
+      } catch (err) {
+        // A refusal (invalid template, quota, admission) is the Runtime's problem to show, not
+        // only a log line; the frame retries with backoff, and an edit of the Runtime at once.
+        if (!(err instanceof KubeApiError) || err.code >= 500 || err.code === 409) throw err;
+        const deployment = observed.get(`Deployment/${deploymentName(name)}`) as V1Deployment | undefined;
+        const status = applyFailedStatus({ runtime, object: obj, reason: err.reason, message: err.message, deployment });
+        if (status) {
+          await this.status.write(runtime, status);
+          const ready = status.conditions?.find((c) => c.type === 'Ready');
+          recordEvent(
+            this.client,
+            { kind: 'Runtime', metadata: runtime.metadata },
+            { type: EventType.Warning, reason: ready?.reason ?? 'ApplyFailed', action: EventAction.Apply, message: ready?.message ?? err.message },
+            { controller: EVENT_REPORTER, instance: this.instance },
+          ).catch(() => {});
+        }
+        log.warn('applying a runtime object was refused', { runtime: key, object: objectId(obj), error: err.message });
+        return { requeue: true };
+      }
       if (maintainer && obj.kind === 'Deployment') maintainerUID = applied.metadata.uid;
     }
     if (decision.apply.length)

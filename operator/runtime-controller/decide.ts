@@ -13,6 +13,7 @@ import {
   type RuntimeStatus,
 } from '../../lib/api.ts';
 import { Component, Label } from '../../lib/api.ts';
+import { boundMessage } from '../../lib/message.ts';
 import { setCondition } from '../../lib/run-status.ts';
 import { type RenderConfig, renderRuntimeObjects } from './render.ts';
 
@@ -90,9 +91,10 @@ export function decideRuntime(input: {
 
   const desired = runtime.spec.replicas ?? DEFAULT_REPLICAS;
   const ready = deployment?.status?.readyReplicas ?? 0;
-  const current = deployment?.status?.replicas ?? 0;
-  const now = input.now ?? new Date().toISOString();
   const isReady = deployment !== undefined && ready >= desired;
+  // The Deployment could not create pods (quota, a ServiceAccount that does not exist, a field the
+  // admission refuses): the ReplicaSet's reason and message, not a bare count.
+  const failure = deployment?.status?.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
   const readyCondition: Condition = isReady
     ? {
         type: RuntimeConditionType.Ready,
@@ -100,20 +102,42 @@ export function decideRuntime(input: {
         reason: 'PodsReady',
         message: `${ready}/${desired} Runtime Pods ready`,
       }
-    : {
-        type: RuntimeConditionType.Ready,
-        status: 'False',
-        reason: deployment ? 'PodsNotReady' : 'Creating',
-        message: deployment
-          ? `${ready}/${desired} Runtime Pods ready; see kubectl describe deploy ${dep.metadata.name} -n ${runtime.metadata.namespace}`
-          : 'creating the Runtime Pods',
-      };
+    : failure
+      ? {
+          type: RuntimeConditionType.Ready,
+          status: 'False',
+          reason: conditionReason(failure.reason, 'ReplicaFailure'),
+          message: boundMessage(`Deployment ${dep.metadata.name} cannot create pods: ${failure.message ?? ''}`),
+        }
+      : {
+          type: RuntimeConditionType.Ready,
+          status: 'False',
+          reason: deployment ? 'PodsNotReady' : 'Creating',
+          message: deployment
+            ? `${ready}/${desired} Runtime Pods ready; see kubectl describe deploy ${dep.metadata.name} -n ${runtime.metadata.namespace}`
+            : 'creating the Runtime Pods',
+        };
+  return { apply, status: statusWith(runtime, readyCondition, deployment, input.now) };
+}
+
+/** A condition reason from an apiserver or ReplicaSet reason (CamelCase, as the CRD's pattern wants). */
+function conditionReason(reason: string | undefined, fallback: string): string {
+  return reason && /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/.test(reason) ? reason : fallback;
+}
+
+/** The status with this Ready condition, or undefined when it would not change anything. */
+function statusWith(
+  runtime: Runtime,
+  readyCondition: Condition,
+  deployment: V1Deployment | undefined,
+  now?: string,
+): RuntimeStatus | undefined {
   const prev = runtime.status ?? {};
   const status: RuntimeStatus = {
-    replicas: current,
-    readyReplicas: ready,
+    replicas: deployment?.status?.replicas ?? 0,
+    readyReplicas: deployment?.status?.readyReplicas ?? 0,
     observedGeneration: runtime.metadata.generation,
-    conditions: setCondition(prev.conditions, readyCondition, now),
+    conditions: setCondition(prev.conditions, readyCondition, now ?? new Date().toISOString()),
   };
   const prevReady = prev.conditions?.find((c) => c.type === RuntimeConditionType.Ready);
   const changed =
@@ -123,5 +147,27 @@ export function decideRuntime(input: {
     prevReady?.status !== readyCondition.status ||
     prevReady?.reason !== readyCondition.reason ||
     prevReady?.message !== readyCondition.message;
-  return { apply, status: changed ? status : undefined };
+  return changed ? status : undefined;
+}
+
+/**
+ * The status when the apiserver refused an object the controller applies (an invalid pod
+ * template, a quota, an admission policy): Ready=False with the apiserver's reason and message,
+ * so the Runtime says what `kubectl describe` and doctor should show. Undefined when unchanged.
+ */
+export function applyFailedStatus(input: {
+  runtime: Runtime;
+  object: { kind?: string; metadata?: { name?: string } };
+  reason: string;
+  message: string;
+  deployment?: V1Deployment;
+  now?: string;
+}): RuntimeStatus | undefined {
+  const condition: Condition = {
+    type: RuntimeConditionType.Ready,
+    status: 'False',
+    reason: conditionReason(input.reason, 'ApplyFailed'),
+    message: boundMessage(`the Runtime controller cannot apply ${objectId(input.object)}: ${input.message}`),
+  };
+  return statusWith(input.runtime, condition, input.deployment, input.now);
 }

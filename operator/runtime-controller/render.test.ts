@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Runtime } from '../../lib/api.ts';
-import { decideRuntime, indexObserved, objectId } from './decide.ts';
+import { applyFailedStatus, decideRuntime, indexObserved, objectId } from './decide.ts';
 import { renderRuntimeObjects } from './render.ts';
 
 const config = {
@@ -187,6 +187,44 @@ describe('Runtime controller decide', () => {
     const d = decideRuntime({ runtime: runtime(), observed, config });
     assert.deepEqual(d.apply, []);
     assert.equal(d.status?.conditions?.[0].status, 'True');
+  });
+  it('shows why the Deployment cannot create pods (quota, a missing ServiceAccount) on Ready', () => {
+    const observed = asObserved(decideRuntime({ runtime: runtime(), config }).apply);
+    observed.get('Deployment/runtime-bash')!.status = {
+      replicas: 0,
+      conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'pods "x" is forbidden: exceeded quota: q' }],
+    };
+    const ready = decideRuntime({ runtime: runtime(), observed, config }).status?.conditions?.[0];
+    assert.deepEqual([ready?.status, ready?.reason, ready?.message], [
+      'False',
+      'FailedCreate',
+      'Deployment runtime-bash cannot create pods: pods "x" is forbidden: exceeded quota: q',
+    ]);
+  });
+  it('an object the apiserver refuses makes Ready False with its reason and message, once', () => {
+    const status = applyFailedStatus({
+      runtime: runtime(),
+      object: { kind: 'Deployment', metadata: { name: 'runtime-bash' } },
+      reason: 'Invalid',
+      message: 'Deployment.apps "runtime-bash" is invalid: spec.template.spec.containers[0].image: Required value',
+      now: 't',
+    });
+    assert.deepEqual(status?.conditions?.map((c) => [c.type, c.status, c.reason, c.message]), [
+      [
+        'Ready',
+        'False',
+        'Invalid',
+        'the Runtime controller cannot apply Deployment/runtime-bash: Deployment.apps "runtime-bash" is invalid: spec.template.spec.containers[0].image: Required value',
+      ],
+    ]);
+    const rt = runtime();
+    rt.status = status;
+    assert.equal(
+      applyFailedStatus({ runtime: rt, object: { kind: 'Deployment', metadata: { name: 'runtime-bash' } }, reason: 'Invalid', message: status!.conditions![0].message!.replace(/^.*?: /, '') }),
+      undefined,
+    );
+    const odd = applyFailedStatus({ runtime: runtime(), object: { kind: 'Role', metadata: { name: 'r' } }, reason: '403', message: 'no' });
+    assert.equal(odd?.conditions?.[0].reason, 'ApplyFailed', 'a reason the CRD pattern would refuse is replaced');
   });
   it('ignores what the apiserver adds (defaults, status, managed fields)', () => {
     const observed = asObserved(decideRuntime({ runtime: runtime(), config }).apply);

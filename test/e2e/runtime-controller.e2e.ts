@@ -4,7 +4,19 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { KubeClient } from '../../lib/kube-client.ts';
-import { createNamespace, deleteNamespace, kubectl, applyYaml, setupPlatform, waitFor, waitForRuntimeReady } from '../support/platform.ts';
+import path from 'node:path';
+import {
+  applyYaml,
+  bashRuntimeYaml,
+  createNamespace,
+  deleteNamespace,
+  kubectl,
+  REPO,
+  run,
+  setupPlatform,
+  waitFor,
+  waitForRuntimeReady,
+} from '../support/platform.ts';
 
 const example = (name: string) => readFileSync(new URL(`../../docs/examples/${name}`, import.meta.url), 'utf8');
 
@@ -59,5 +71,34 @@ describe('Runtime controller: owned objects stay in place', function () {
       const role = await get('role', 'runtime-bash-runtimed');
       return role && !role.rules.some((r: { resources: string[] }) => r.resources.includes('secrets'));
     }, { timeoutMs: 10_000, intervalMs: 100 });
+  });
+
+  it('shows on the Runtime, as an Event and in doctor what the apiserver refused', async () => {
+    const readyOf = async (name: string) => {
+      const rt = await get('runtime', name);
+      return rt?.status?.conditions?.find((c: { type: string }) => c.type === 'Ready');
+    };
+    // An invalid pod template: the Deployment itself is refused.
+    await applyYaml(ns, bashRuntimeYaml({ name: 'badport', replicas: 1 }).replace('containerPort: 19091', 'containerPort: 99999'));
+    const invalid = await waitFor('badport Ready=False Invalid', async () => {
+      const c = await readyOf('badport');
+      return c?.reason === 'Invalid' ? c : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 200 });
+    assert.equal(invalid.status, 'False');
+    assert.match(invalid.message, /^the Runtime controller cannot apply Deployment\/runtime-badport: Deployment\.apps "runtime-badport" is invalid: .*containerPort/);
+    const events = JSON.parse((await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.kind=Runtime,involvedObject.name=badport', '-o', 'json'])).stdout).items;
+    assert.ok(events.some((e: { type: string; reason: string }) => e.type === 'Warning' && e.reason === 'Invalid'));
+    const plugin = path.join(REPO, 'kubectl-krt', 'bin', 'kubectl-krt');
+    const d = await run(plugin, ['doctor', '-n', ns], { env: { NO_COLOR: '1' } });
+    assert.equal(d.code, 7, d.stdout + d.stderr);
+    assert.match(d.stdout, /Runtime Ready: the Runtime controller cannot apply Deployment\/runtime-badport/);
+
+    // A ServiceAccount that does not exist: the Deployment is applied, its pods cannot be created.
+    await applyYaml(ns, bashRuntimeYaml({ name: 'ghost', replicas: 1 }).replace('    spec:\n      containers:', '    spec:\n      serviceAccountName: ghost\n      containers:'));
+    const ghost = await waitFor('ghost Ready=False FailedCreate', async () => {
+      const c = await readyOf('ghost');
+      return c?.reason === 'FailedCreate' ? c : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    assert.match(ghost.message, /^Deployment runtime-ghost cannot create pods: .*serviceaccount "ghost" not found/);
   });
 });
