@@ -1,7 +1,9 @@
 // npm run demo: bring up the local cluster, install kruntimes, create the bash and python
-// Runtimes, run sample Runs and print their phase, outputs and logs. Safe to run again.
+// Runtimes, run sample Runs and print their phase, outputs and logs. Safe to run again. The
+// cluster's steps (on a fresh machine: building etcd and Kubernetes, minutes) show as they happen.
 import { readFileSync } from 'node:fs';
 import type { Run } from '../lib/api.ts';
+import { ensureCluster } from './cluster/cluster.ts';
 import {
   applyYaml,
   kubectl,
@@ -16,7 +18,12 @@ const ns = 'krt-demo';
 const example = (name: string) => readFileSync(new URL(`../docs/examples/${name}`, import.meta.url), 'utf8');
 const step = (s: string) => console.log(`\n==> ${s}`);
 
-step('Bringing up the local cluster and installing kruntimes (first time: builds Kubernetes, takes minutes)');
+step('Bringing up the local cluster (first time: builds Kubernetes, takes minutes)');
+await ensureCluster({ progress: true }).catch((err: Error) => {
+  console.error(`\n${err.message}`);
+  process.exit(1);
+});
+step('Installing kruntimes from manifests/');
 const { client, kubeconfigPath } = await setupPlatform();
 await kubectl(['create', 'namespace', ns], { check: false });
 

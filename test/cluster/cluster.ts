@@ -1,25 +1,37 @@
 // Bringing the local cluster up and down: the programmatic API behind `npm run cluster` and the
-// `ensureCluster()` that e2e tests, the demo and benchmarks call.
-import { spawn } from 'node:child_process';
+// `ensureCluster()` that e2e tests, the demo and benchmarks call. `up` is a list of listr2 steps
+// (progress.ts: live on a terminal, timestamped lines in CI, silent for tests); before it touches
+// anything, and so does `down`, it looks at what runs on the machine (ownership.ts) and refuses a
+// cluster another checkout started.
 import fs from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Node } from '@kubernetes/client-node';
+import type { ListrTask } from 'listr2';
+import { binariesCached, buildTasks, runStep, withPrereqs } from './build-steps.ts';
 import type { Component } from './components.ts';
 import { ComponentName, components, START_ORDER } from './components.ts';
 import type { ClusterPaths } from './config.ts';
-import { clusterPaths, NODE_NAME, Ports } from './config.ts';
-import { logFile, logTail, runningPid, startDaemon, stopDaemon } from './daemon.ts';
+import { cacheDir, clusterPaths, NODE_NAME, Ports } from './config.ts';
+import { logFile, logTail, pidFile, runningPid, startDaemon, stopDaemon, stopPids } from './daemon.ts';
 import type { ClientTls } from './https-get.ts';
 import { adminTls, get } from './https-get.ts';
 import { writeKubeconfig, writeSchedulerConfig } from './kubeconfig.ts';
 import { withLock } from './lock.ts';
+import { observe, readOwnerRecord, removeOwnerRecord, writeOwnerRecord } from './machine-state.ts';
 import { cleanupAllPods } from './node-agent/host-cleanup.ts';
+import type { ClusterProcess, OwnerRecord } from './ownership.ts';
+import { decideDown, decideUp, DownAction, owningCheckout, UpAction } from './ownership.ts';
 import { ensurePki } from './pki.ts';
+import { currentProgressMode, type ProgressMode, runTasks } from './progress.ts';
 
 export interface UpOptions {
-  /** Print progress (the CLI); tests keep quiet unless something fails. */
-  verbose?: boolean;
+  /** Show each step (the CLI, the demo); tests keep quiet unless something fails. */
+  progress?: boolean;
+}
+
+/** Thrown when a cluster another checkout started runs: its message names it and how to stop it. */
+export class ForeignClusterError extends Error {
+  override name = 'ForeignClusterError';
 }
 
 /** How long each component may take to become healthy after a start. */
@@ -33,7 +45,7 @@ const START_TIMEOUT_MS: Record<ComponentName, number> = {
 /** A component that runs but is unhealthy gets this long to recover before it is restarted. */
 const RECOVER_TIMEOUT_MS = 5_000;
 
-const say = (opts: UpOptions, msg: string) => {
+const say = (opts: { verbose?: boolean }, msg: string) => {
   if (opts.verbose) process.stderr.write(`${msg}\n`);
 };
 
@@ -91,45 +103,29 @@ async function healthy(paths: ClusterPaths): Promise<boolean> {
   return checks.every(Boolean);
 }
 
-/** Debian prerequisites (prereqs.sh, which also finds Go), then the binaries; both quick when done. */
-function buildBinaries(opts: UpOptions): Promise<void> {
-  const prereqs = path.join(import.meta.dirname, 'prereqs.sh');
-  const build = path.join(import.meta.dirname, 'build-binaries.sh');
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', 'source "$1" && exec bash "$2"', 'krt-up', prereqs, build], {
-      stdio: ['ignore', 'pipe', opts.verbose ? 'inherit' : 'pipe'],
-    });
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-8000);
-    });
-    child.stdout?.resume();
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`prerequisites or binaries failed (exit ${code})\n${stderr}`)),
-    );
-  });
-}
-
-/** Starts the component unless it runs and is healthy; returns whether it (re)started it. */
+/**
+ * Starts the component unless it runs and is healthy; returns whether it (re)started it. `title`
+ * tells the step's line what happened.
+ */
 async function ensureComponent(
   paths: ClusterPaths,
   c: Component,
   tls: ClientTls,
-  opts: UpOptions,
+  title: (text: string) => void,
 ): Promise<boolean> {
   const name = c.spec.name as ComponentName;
   const gone = () => runningPid(paths.run, c.spec) === undefined;
   const pid = runningPid(paths.run, c.spec);
   if (pid !== undefined) {
-    if (await waitFor(() => c.healthy(tls), RECOVER_TIMEOUT_MS, gone)) return false;
-    say(opts, `${name} (pid ${pid}) is ${gone() ? 'gone' : 'unhealthy'}: restarting it`);
+    if (await waitFor(() => c.healthy(tls), RECOVER_TIMEOUT_MS, gone)) {
+      title(`${name}: running (pid ${pid})`);
+      return false;
+    }
+    title(`${name}: pid ${pid} is ${gone() ? 'gone' : 'unhealthy'}, restarting it`);
     await stopDaemon(paths.run, c.spec);
   }
   const started = startDaemon(paths.run, paths.logs, c.spec);
-  say(opts, `started ${name} (pid ${started}), log ${logFile(paths.logs, name)}`);
+  title(`${name}: started (pid ${started}, log ${logFile(paths.logs, name)})`);
   if (!(await waitFor(() => c.healthy(tls), START_TIMEOUT_MS[name], gone))) {
     throw new Error(
       `${name} did not become healthy (${gone() ? 'exited' : 'still running'}); last log lines:\n${logTail(paths.logs, name)}`,
@@ -138,47 +134,113 @@ async function ensureComponent(
   return true;
 }
 
-/** Brings every piece up that is not running and healthy; leaves healthy pieces alone. */
+/** Refuses (throws) when the cluster running on this machine is another checkout's. */
+function checkOwnership(paths: ClusterPaths): void {
+  const decision = decideUp(observe(paths.state));
+  if (decision.action === UpAction.refuse) throw new ForeignClusterError(decision.message);
+}
+
+/** The pids of this state directory's components, for the machine-wide owner record. */
+function recordOwner(paths: ClusterPaths): void {
+  const all = components(paths);
+  const pids = Object.fromEntries(START_ORDER.map((n) => [n, runningPid(paths.run, all[n].spec)]));
+  writeOwnerRecord(paths.state, pids);
+}
+
+interface UpContext {
+  tls?: ClientTls;
+}
+
+/** The steps of `up` after the ownership check, in order. */
+function upTasks(paths: ClusterPaths, mode: ProgressMode): ListrTask<UpContext>[] {
+  const all = components(paths);
+  const component = (name: ComponentName): ListrTask<UpContext> => ({
+    title: name,
+    task: async (ctx, task) => {
+      await ensureComponent(paths, all[name], ctx.tls!, (t) => (task.title = t));
+    },
+  });
+  return [
+    {
+      title: 'Prerequisites (Debian packages, Go, root)',
+      task: (_ctx, task) => runStep({ id: 'prereqs', title: 'Prerequisites' }, { command: withPrereqs('-c', 'true') }, mode, task),
+    },
+    {
+      title: 'Binaries',
+      task: (_ctx, task) => {
+        if (binariesCached()) return task.skip(`Binaries: cached in ${cacheDir()}`);
+        task.title = `Building binaries into ${cacheDir()} (first time only; Kubernetes takes minutes)`;
+        return task.newListr(buildTasks(mode), { concurrent: false });
+      },
+    },
+    {
+      title: 'PKI and kubeconfig',
+      task: async (ctx) => {
+        for (const dir of [paths.logs, paths.run, paths.pods, paths.etcdData]) fs.mkdirSync(dir, { recursive: true });
+        fs.chmodSync(paths.etcdData, 0o700);
+        await ensurePki(paths);
+        writeKubeconfig(paths);
+        writeSchedulerConfig(paths);
+        ctx.tls = adminTls(paths);
+      },
+    },
+    component(ComponentName.etcd),
+    {
+      title: ComponentName.apiserver,
+      task: async (ctx, task) => {
+        if (!(await ensureComponent(paths, all[ComponentName.apiserver], ctx.tls!, (t) => (task.title = t)))) return;
+        // After an apiserver outage client-go reflectors back off for up to 30 s: controllers that
+        // lived through it would notice new objects late. Fresh ones start in under a second.
+        for (const name of [ComponentName.controllerManager, ComponentName.scheduler]) {
+          if (await stopDaemon(paths.run, all[name].spec)) task.output = `stopped ${name}: it restarts with the apiserver`;
+        }
+      },
+    },
+    {
+      title: 'Controller-manager, scheduler and node agent',
+      task: (_ctx, task) =>
+        task.newListr(
+          [ComponentName.controllerManager, ComponentName.scheduler, ComponentName.nodeAgent].map(component),
+          { concurrent: true },
+        ),
+    },
+    {
+      title: `Node ${NODE_NAME} Ready and schedulable`,
+      task: async (ctx) => {
+        if (!(await waitFor(() => nodeSchedulable(ctx.tls!), 90_000))) {
+          throw new Error(
+            `node ${NODE_NAME} did not become Ready and schedulable; node agent log:\n${logTail(paths.logs, ComponentName.nodeAgent)}`,
+          );
+        }
+      },
+    },
+    {
+      title: 'ServiceAccount default/default',
+      task: async (ctx) => {
+        if (!(await waitFor(() => defaultServiceAccount(ctx.tls!), 60_000))) {
+          throw new Error(
+            `ServiceAccount default/default was not created; controller-manager log:\n${logTail(paths.logs, ComponentName.controllerManager)}`,
+          );
+        }
+      },
+    },
+  ];
+}
+
+/**
+ * Brings every piece up that is not running and healthy; leaves healthy pieces alone. Refuses,
+ * before touching anything, when the running cluster is another checkout's.
+ */
 export async function up(opts: UpOptions = {}): Promise<{ kubeconfigPath: string }> {
   const paths = clusterPaths();
   fs.mkdirSync(paths.state, { recursive: true });
   return withLock(paths.lock, async () => {
-    if (await healthy(paths)) return { kubeconfigPath: paths.kubeconfig };
-    const t0 = Date.now();
-    await buildBinaries(opts);
-    for (const dir of [paths.logs, paths.run, paths.pods, paths.etcdData])
-      fs.mkdirSync(dir, { recursive: true });
-    fs.chmodSync(paths.etcdData, 0o700);
-    await ensurePki(paths);
-    writeKubeconfig(paths);
-    writeSchedulerConfig(paths);
-    const tls = adminTls(paths);
-    const all = components(paths);
-    await ensureComponent(paths, all[ComponentName.etcd], tls, opts);
-    if (await ensureComponent(paths, all[ComponentName.apiserver], tls, opts)) {
-      // After an apiserver outage client-go reflectors back off for up to 30 s: controllers that
-      // lived through it would notice new objects late. Fresh ones start in under a second.
-      for (const name of [ComponentName.controllerManager, ComponentName.scheduler]) {
-        if (await stopDaemon(paths.run, all[name].spec))
-          say(opts, `restarting ${name} after the apiserver restart`);
-      }
+    checkOwnership(paths);
+    if (!(await healthy(paths))) {
+      const mode = currentProgressMode(opts.progress ?? false);
+      await runTasks(mode, upTasks(paths, mode), {});
     }
-    await Promise.all([
-      ensureComponent(paths, all[ComponentName.controllerManager], tls, opts),
-      ensureComponent(paths, all[ComponentName.scheduler], tls, opts),
-      ensureComponent(paths, all[ComponentName.nodeAgent], tls, opts),
-    ]);
-    if (!(await waitFor(() => nodeSchedulable(tls), 90_000))) {
-      throw new Error(
-        `node ${NODE_NAME} did not become Ready and schedulable; node agent log:\n${logTail(paths.logs, ComponentName.nodeAgent)}`,
-      );
-    }
-    if (!(await waitFor(() => defaultServiceAccount(tls), 60_000))) {
-      throw new Error(
-        `ServiceAccount default/default was not created; controller-manager log:\n${logTail(paths.logs, ComponentName.controllerManager)}`,
-      );
-    }
-    say(opts, `cluster is up (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    recordOwner(paths);
     return { kubeconfigPath: paths.kubeconfig };
   });
 }
@@ -187,29 +249,42 @@ export async function up(opts: UpOptions = {}): Promise<{ kubeconfigPath: string
  * Makes sure the local cluster runs and returns its kubeconfig. Cheap when it is already up
  * (a few local HTTP checks); otherwise starts what is missing, building binaries on first use.
  */
-export async function ensureCluster(): Promise<{ kubeconfigPath: string }> {
+export async function ensureCluster(opts: UpOptions = {}): Promise<{ kubeconfigPath: string }> {
   const paths = clusterPaths();
   if (await healthy(paths)) return { kubeconfigPath: paths.kubeconfig };
-  return up();
+  return up(opts);
 }
 
-/** Stops every process `up` started, including all pod processes; removes pod networking. */
-export async function down(opts: { purge?: boolean; verbose?: boolean } = {}): Promise<void> {
-  const paths = clusterPaths();
-  if (!fs.existsSync(paths.state)) return;
-  await withLock(paths.lock, async () => {
+/**
+ * Stops every process of the cluster, including all pod processes; removes pod networking. Refuses
+ * a cluster another checkout started unless `force`; then stops it, found by its processes, in its
+ * own state directory.
+ */
+export async function down(opts: { purge?: boolean; force?: boolean; verbose?: boolean } = {}): Promise<void> {
+  const decision = decideDown(observe(clusterPaths().state), opts.force ?? false);
+  if (decision.action === DownAction.refuse) throw new ForeignClusterError(decision.message);
+  const paths = clusterPaths(decision.stateDir);
+  if (decision.foreign) say(opts, `--force: ${decision.foreign.why}; stopping it`);
+  const stop = async () => {
     const all = components(paths);
     for (const name of [...START_ORDER].reverse()) {
+      // What ownership.ts found, and what this state directory's pid file names.
+      const pids = new Set(decision.processes.filter((p) => p.component === name).map((p) => p.pid));
+      const own = runningPid(paths.run, all[name].spec);
+      if (own !== undefined) pids.add(own);
       // The agent stops its pods on SIGTERM; give it time before SIGKILL.
-      const stopped = await stopDaemon(
-        paths.run,
-        all[name].spec,
-        name === ComponentName.nodeAgent ? 20_000 : 10_000,
-      );
-      if (stopped) say(opts, `stopped ${name}`);
+      await stopPids([...pids], name === ComponentName.nodeAgent ? 20_000 : 10_000);
+      fs.rmSync(pidFile(paths.run, name), { force: true });
+      if (pids.size > 0) say(opts, `stopped ${name} (pid ${[...pids].join(', ')})`);
       if (name === ComponentName.nodeAgent) await cleanupAllPods(paths.pods, { removeBridge: true });
     }
-  });
+    if (readOwnerRecord()?.stateDir === paths.state) removeOwnerRecord();
+  };
+  if (!fs.existsSync(paths.state)) {
+    if (decision.processes.length > 0) await stop();
+    return;
+  }
+  await withLock(paths.lock, stop);
   if (opts.purge) {
     fs.rmSync(paths.state, { recursive: true, force: true });
     say(opts, `removed ${paths.state}`);
@@ -223,17 +298,26 @@ export interface ComponentStatus {
   log: string;
 }
 
-export async function status(): Promise<{
+export interface ClusterStatus {
   components: ComponentStatus[];
   nodeReady: boolean;
   kubeconfig: string;
-}> {
+  /** The checkout whose node agent runs (or that the live record names); undefined when none runs. */
+  owner?: string;
+  /** Whether that is this checkout. */
+  ownedHere: boolean;
+  record?: OwnerRecord;
+}
+
+export async function status(): Promise<ClusterStatus> {
   const paths = clusterPaths();
+  const obs = observe(paths.state);
   const all = components(paths);
   const tls = fs.existsSync(paths.admin.cert) ? adminTls(paths) : undefined;
+  const found = (name: ComponentName): ClusterProcess | undefined => obs.processes.find((p) => p.component === name);
   const out: ComponentStatus[] = [];
   for (const name of START_ORDER) {
-    const pid = runningPid(paths.run, all[name].spec);
+    const pid = runningPid(paths.run, all[name].spec) ?? found(name)?.pid;
     out.push({
       name,
       pid,
@@ -242,7 +326,15 @@ export async function status(): Promise<{
     });
   }
   const nodeReady = tls !== undefined && (await nodeSchedulable(tls));
-  return { components: out, nodeReady, kubeconfig: paths.kubeconfig };
+  const owner = owningCheckout(obs);
+  return {
+    components: out,
+    nodeReady,
+    kubeconfig: paths.kubeconfig,
+    owner,
+    ownedHere: owner === obs.self.checkout,
+    record: obs.record,
+  };
 }
 
 export function kubeconfigPath(): string {

@@ -29,7 +29,7 @@ function cmdline(pid: number): string | undefined {
   }
 }
 
-function isZombie(pid: number): boolean {
+export function isZombie(pid: number): boolean {
   try {
     // /proc/<pid>/stat: "pid (comm) S ..." — the state letter follows the last ')'.
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -117,6 +117,24 @@ export async function stopDaemon(
   }
   fs.rmSync(pidFile(runDir, spec.name), { force: true });
   return pid !== undefined;
+}
+
+/** SIGTERM to each pid, SIGKILL to those still there after the timeout (processes found by ownership.ts). */
+export async function stopPids(pids: readonly number[], timeoutMs = 10_000): Promise<void> {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {}
+  }
+  await Promise.all(
+    pids.map(async (pid) => {
+      if (await waitGone(pid, timeoutMs)) return;
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+      await waitGone(pid, 5_000);
+    }),
+  );
 }
 
 /** The last lines of a daemon's log, for error messages. */
