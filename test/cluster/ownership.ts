@@ -161,11 +161,11 @@ export function stopCommands(foreign: Foreign, self: Observed['self']): string[]
   return out;
 }
 
-function refusal(foreign: Foreign, self: Observed['self'], doing: string): string {
+function refusal(foreign: Foreign, self: Observed['self'], doing: string, heading: string): string {
   return [
     `${foreign.why}; this checkout is ${self.checkout}.`,
     `There is one local cluster per machine (fixed ports), and its pods run the code of the checkout that started it, so ${doing}.`,
-    'Stop the other cluster first:',
+    heading,
     ...stopCommands(foreign, self).map((c) => `  ${c}`),
   ].join('\n');
 }
@@ -176,7 +176,7 @@ export function decideUp(obs: Observed): UpDecision {
     return {
       action: UpAction.refuse,
       foreign,
-      message: refusal(foreign, obs.self, '`up` from here would start a second node agent and break its pods'),
+      message: refusal(foreign, obs.self, '`up` from here would start a second node agent and break its pods', 'Stop the other cluster first:'),
     };
   }
   return { action: obs.processes.length === 0 ? UpAction.start : UpAction.reuse };
@@ -188,7 +188,7 @@ export function decideDown(obs: Observed, force: boolean): DownDecision {
     return {
       action: DownAction.refuse,
       foreign,
-      message: refusal(foreign, obs.self, '`down` from here stops it only when asked to with --force'),
+      message: refusal(foreign, obs.self, '`down` from here stops it only when asked to with --force', 'To stop it:'),
     };
   }
   return {
