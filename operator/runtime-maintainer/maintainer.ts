@@ -12,7 +12,7 @@ import { isConflict, isNotFound, type KubeClient, Paths } from '../../lib/kube-c
 import { errorMessage, logger } from '../../lib/log.ts';
 import { boundMessage } from '../../lib/message.ts';
 import { operatorRegistry } from '../metrics.ts';
-import { canRetire, decideRun } from './decide.ts';
+import { canRetire, cleanupStore, decideRun } from './decide.ts';
 
 export const CLEANUP_FAILED_REASON = 'ArtifactCleanupFailed';
 const RETIRE_CHECK_MS = 10_000;
@@ -65,14 +65,16 @@ export class RuntimeMaintainer {
   private async handle(name: string): Promise<void> {
     const run = this.runs.get(name, this.o.namespace);
     if (!run || decideRun(run, this.o.runtimeName) !== 'cleanup') return;
-    const snapshot = run.status?.artifactStore;
-    if (snapshot) {
+    // The Run's own snapshot, or for a Run from before snapshots the Runtime's store now.
+    const target = cleanupStore(run, this.o.env.configured);
+    if (target) {
+      const snapshot = target.store;
       try {
         const store = openStore(snapshot, this.o.env);
         await store.delete((run.status?.artifactRefs ?? []).map((r) => r.key));
         // Anything else this Run's attempts left below its prefix (a retried attempt, a crash mid-upload).
         await store.deletePrefix(runPrefix({ prefix: snapshot.s3?.prefix, namespace: this.o.namespace, uid: run.metadata.uid! }));
-        this.log.info('artifacts deleted', { run: name, runUID: run.metadata.uid, store: store.description });
+        this.log.info('artifacts deleted', { run: name, runUID: run.metadata.uid, store: store.description, from: target.from });
       } catch (err) {
         // A bucket that no longer exists holds none of the Run's objects.
         if (err instanceof ArtifactStoreError && err.code === StoreErrorCode.NoSuchBucket) {

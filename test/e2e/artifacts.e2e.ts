@@ -8,8 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Component, Finalizer, Label, Reason, RunPhase } from '../../lib/api.ts';
-import type { KubeClient } from '../../lib/kube-client.ts';
+import { Component, Finalizer, Label, Reason, type Run, RunPhase } from '../../lib/api.ts';
+import { type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { ExitCode } from '../../kubectl-krt/exit-codes.ts';
 import { S3_ACCESS_KEY, S3_SECRET_KEY, S3Server } from '../support/s3-server.ts';
 import {
@@ -326,6 +326,19 @@ spec:
     await waitFor('server-down gone', async () => (await kubectl(['get', 'run', 'server-down', '-n', ns], { check: false })).code !== 0, { timeoutMs: 90_000 });
     if (uid) assert.deepEqual(s3Keys(uid), []);
     assert.deepEqual(s3.objects(BUCKET).filter((k) => k.includes('/f1') || k.includes('/f2') || k.includes('/f3')), []);
+  });
+
+  it('cleans up a Run without a store snapshot (from before snapshots) in the Runtime\'s store', async () => {
+    await applyYaml(ns, runYaml('old-style', 's3', 'echo old > "$KRUNTIME_ARTIFACTS_DIR/old.txt"'));
+    const done = await waitForRun(client, ns, 'old-style');
+    assert.equal(done.status?.phase, RunPhase.Succeeded, done.status?.message);
+    const uid = done.metadata.uid!;
+    assert.equal(s3Keys(uid).length, 1);
+    // What a Run written before status.artifactStore existed looks like.
+    await client.mergePatch(Paths.runStatus(ns, 'old-style'), { status: { artifactStore: null } });
+    assert.equal((await client.get<Run>(Paths.run(ns, 'old-style'))).status?.artifactStore, undefined);
+    await kubectl(['delete', 'run', 'old-style', '-n', ns, '--wait=true', '--timeout=60s']);
+    assert.deepEqual(s3Keys(uid), [], "deleted from the Runtime's store");
   });
 
   it('deletes artifacts of Runs deleted after their Runtime, then the maintainer retires', async () => {
