@@ -4,8 +4,10 @@
 //   → postject injects the blob into each platform's official Node binary
 //   → dist/kubectl-krt_v<version>_<os>-<arch>.tar.gz (executable + LICENSE), sha256 sums,
 //     dist/build-info.json, and krew/krt.yaml when every platform was built.
-// Usage: node release/package-plugin.ts [--platforms linux-amd64,...] [--out dist] [--tag vX.Y.Z]
+// Usage: node release/package-plugin.ts [--platforms linux-amd64,...] [--out dist] [--tag vX.Y.Z] [--dry-run]
+//   --dry-run: resolve the targets, inputs and output names and print them; nothing is downloaded or built.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -19,7 +21,7 @@ import type { BuildInfo } from '../kubectl-krt/version.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { sha256Hex, tarGz } from './archive.ts';
 import { currentBuildInfo, pluginSourceHash } from './build-info.ts';
-import { extractNode } from './node-dist.ts';
+import { extractNode, nodeDistCacheDir, tarballName } from './node-dist.ts';
 import { archiveName, ExecutableFormat, NODE_DIST_VERSION, type PluginTarget, PLUGIN_TARGETS, selectTargets } from './plugin-targets.ts';
 
 const run = promisify(execFile);
@@ -115,11 +117,71 @@ export interface PackageOptions {
   log: (line: string) => void;
 }
 
+function checkTag(tag: string | undefined, version: string): void {
+  if (tag !== undefined && tag !== `v${version}`) {
+    throw new Error(`--tag ${tag} does not match package.json version ${version}: set "version" to ${tag.replace(/^v/, '')} first (images, charts and binaries share it)`);
+  }
+}
+
+/** What `npm run package` would use and write, resolved without downloading or building anything. */
+export interface PackagePlan {
+  version: string;
+  nodeVersion: string;
+  /** Repository files the bundle and the SEA blob are made from (relative to the root). */
+  inputs: string[];
+  targets: Array<{ platform: string; nodePackage: string; cached: boolean; archive: string; binary: string }>;
+  /** Files written (relative to the root when inside it). */
+  outputs: string[];
+}
+
+export interface PlanOptions {
+  targets: readonly PluginTarget[];
+  outDir: string;
+  tag?: string;
+  /** Defaults: package.json's version, this checkout, the Node tarball cache of node-dist.ts. */
+  version?: string;
+  root?: string;
+  cacheDir?: string;
+}
+
+export function packagePlan(opts: PlanOptions): PackagePlan {
+  const version = opts.version ?? pkg.version;
+  const root = opts.root ?? ROOT;
+  checkTag(opts.tag, version);
+  if (opts.targets.length === 0) throw new Error('no platform to build');
+  const inputs = ['kubectl-krt/main.ts', 'LICENSE', ...Object.values(seaManifestAssets(root).files).map((f) => relative(root, f))];
+  const missing = inputs.filter((f) => !existsSync(join(root, f)));
+  if (missing.length) throw new Error(`missing input ${missing.join(', ')}`);
+  const cacheDir = opts.cacheDir ?? nodeDistCacheDir();
+  const out = (f: string) => relative(root, join(opts.outDir, f)) || '.';
+  const targets = opts.targets.map((t) => ({
+    platform: t.platform,
+    nodePackage: `${t.nodePackage}@${NODE_DIST_VERSION}`,
+    cached: existsSync(join(cacheDir, tarballName(t))),
+    archive: out(archiveName(t, `v${version}`)),
+    binary: out(join(t.platform, t.binary)),
+  }));
+  const outputs = [
+    ...targets.flatMap((t) => [t.archive, t.binary]),
+    out(`kubectl-krt_v${version}_sha256sums.txt`),
+    out('build-info.json'),
+    ...(opts.targets.length === PLUGIN_TARGETS.length ? ['krew/krt.yaml'] : []),
+  ];
+  return { version, nodeVersion: NODE_DIST_VERSION, inputs, targets, outputs };
+}
+
+export function formatPackagePlan(plan: PackagePlan): string[] {
+  return [
+    `kubectl-krt ${plan.version} on Node ${plan.nodeVersion} (dry run: nothing downloaded or built)`,
+    `inputs: ${plan.inputs.length} files (${plan.inputs.slice(0, 2).join(', ')}, manifests/…)`,
+    ...plan.targets.map((t) => `${t.platform}: ${t.nodePackage} (${t.cached ? 'cached' : 'to download'}) → ${t.archive}`),
+    `writes: ${plan.outputs.join(', ')}`,
+  ];
+}
+
 export async function packagePlugin(opts: PackageOptions): Promise<BuildManifest> {
   const version = pkg.version;
-  if (opts.tag !== undefined && opts.tag !== `v${version}`) {
-    throw new Error(`--tag ${opts.tag} does not match package.json version ${version}: set "version" to ${opts.tag.replace(/^v/, '')} first (images, charts and binaries share it)`);
-  }
+  checkTag(opts.tag, version);
   const build = currentBuildInfo(ROOT, version);
   // Hashed before bundling: what this build is made of, even if files change while it runs.
   const sourceHash = pluginSourceHash(ROOT);
@@ -172,9 +234,12 @@ export async function packagePlugin(opts: PackageOptions): Promise<BuildManifest
 if (import.meta.main) {
   try {
     const { values } = parseArgs({
-      options: { platforms: { type: 'string' }, out: { type: 'string', default: join(ROOT, 'dist') }, tag: { type: 'string' } },
+      options: { 'platforms': { type: 'string' }, 'out': { type: 'string', default: join(ROOT, 'dist') }, 'tag': { type: 'string' }, 'dry-run': { type: 'boolean' } },
     });
-    await packagePlugin({ targets: selectTargets(values.platforms), outDir: values.out, tag: values.tag, log: (l) => process.stdout.write(`${l}\n`) });
+    if (values['dry-run']) {
+      const plan = packagePlan({ targets: selectTargets(values.platforms), outDir: values.out, tag: values.tag });
+      for (const line of formatPackagePlan(plan)) process.stdout.write(`${line}\n`);
+    } else await packagePlugin({ targets: selectTargets(values.platforms), outDir: values.out, tag: values.tag, log: (l) => process.stdout.write(`${l}\n`) });
   } catch (err) {
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
