@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RuntimeServerClient } from '../../lib/runtime-client.ts';
 import { ExecutionState } from '../../lib/runtime-proto.ts';
-import { eventually, isProcessAlive, startTestRuntime, type TestRuntime } from '../kit/testing.ts';
+import { eventually, freePort, isProcessAlive, startTestRuntime, type TestRuntime } from '../kit/testing.ts';
 import { bashRuntime } from './command.ts';
 
 describe('bash runtime', () => {
@@ -33,6 +32,14 @@ describe('bash runtime', () => {
   it('runs args joined by spaces as one command line without an entrypoint', async () => {
     const status = await rt.run({ args: ['echo', 'hello', '"big  world"', '| tr a-z A-Z'] });
     assert.equal(status.stdout, 'HELLO BIG  WORLD\n');
+  });
+
+  it('runs args when the original runtimed sends entrypoint "script" and there is no such file', async () => {
+    const status = await rt.run({ entrypoint: 'script', args: ['echo', 'args-only'] });
+    assert.equal(status.state, ExecutionState.Succeeded, status.errorMessage);
+    assert.equal(status.stdout, 'args-only\n');
+    const missing = await rt.run({ entrypoint: 'script' });
+    assert.ok(missing.errorMessage.includes('not found in working directory'), missing.errorMessage);
   });
 
   it('fails a script that exits 3 with its exit code', async () => {
@@ -143,14 +150,3 @@ describe('bash runtime process (main.ts)', () => {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}

@@ -224,16 +224,26 @@ describe('kit Runtime Server', () => {
   });
 
   describe('at-least-once Execute', () => {
-    it('starts one process for repeated Execute of an id, running or finished', async () => {
+    it('starts one process for repeated Execute of a running id', async () => {
       const id = 'same-run-uid';
       const request = { id, args: ['echo x >> count; sleep 0.3; echo done'] };
       assert.deepEqual(await rt.client.execute({ ...request, workingDir: rt.workDir }), { id });
       assert.deepEqual(await rt.client.execute({ ...request, workingDir: rt.workDir }), { id });
       const status = await rt.client.waitFor(id);
       assert.equal(status.state, ExecutionState.Succeeded);
-      assert.deepEqual(await rt.client.execute({ ...request, workingDir: rt.workDir }), { id });
-      assert.deepEqual(await rt.client.status(id), status);
       assert.equal(readFileSync(join(rt.workDir, 'count'), 'utf8'), 'x\n');
+    });
+
+    it('runs a finished, unforgotten id again on Execute (the original runtimed retries so)', async () => {
+      const id = 'retried-run-uid';
+      const request = { id, workingDir: rt.workDir, args: ['echo x >> count; test -f marker || { touch marker; exit 3; }'] };
+      await rt.client.execute(request);
+      assert.equal((await rt.client.waitFor(id)).exitCode, 3);
+      await rt.client.execute(request);
+      const retried = await rt.client.waitFor(id);
+      assert.equal(retried.state, ExecutionState.Succeeded);
+      assert.equal(readFileSync(join(rt.workDir, 'count'), 'utf8'), 'x\nx\n');
+      assert.equal((await rt.client.list()).filter((entry) => entry.id === id).length, 1);
     });
   });
 

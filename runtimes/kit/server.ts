@@ -22,6 +22,7 @@ import {
 } from '../../lib/runtime-proto.ts';
 import { DEFAULT_OUTPUT_LIMIT_BYTES } from './bounded-output.ts';
 import { type CommandResolver, Execution, errorText } from './execution.ts';
+import { executeDecision, withoutMissingDefaultEntrypoint } from './execute-rules.ts';
 import { jsonLogger, type Logger } from './log.ts';
 import { OutputReplay, ReplayBudget } from './output-replay.ts';
 import { streamOutput } from './output-stream.ts';
@@ -202,10 +203,16 @@ export class RuntimeServer {
 
   private execute(request: ExecuteRequest): ExecuteResponse {
     const existing = this.executionsById.get(request.id);
-    if (existing !== undefined) {
-      // At-least-once delivery: the same id is the same Run; never start it twice.
-      this.logger('info', 'execution.duplicate', { id: request.id, state: existing.state });
+    const decision = executeDecision(existing?.state);
+    if (decision === 'duplicate') {
+      // At-least-once delivery: an unfinished execution is the same attempt; never start it twice.
+      this.logger('info', 'execution.duplicate', { id: request.id, state: existing?.state });
       return { id: request.id };
+    }
+    if (decision === 'rerun' && existing !== undefined) {
+      // A finished, unforgotten id Executed again is a new attempt (the original runtimed's retry).
+      this.logger('info', 'execution.rerun', { id: request.id, previousState: existing.state });
+      this.drop(request.id, existing);
     }
     const execution = new Execution({
       request: { ...request, workingDir: request.workingDir || this.defaultWorkingDir(request.id) },
@@ -237,7 +244,7 @@ export class RuntimeServer {
     if (!isAbsolute(request.workingDir)) {
       throw new RefusedError(`working_dir "${request.workingDir}" must be an absolute path`);
     }
-    return this.options.command(request);
+    return this.options.command(withoutMissingDefaultEntrypoint(request));
   };
 
   private defaultWorkingDir(id: string): string {
@@ -280,10 +287,15 @@ export class RuntimeServer {
     if (!execution.finished) {
       throw new CallError(grpc.status.FAILED_PRECONDITION, `execution ${id} is still running`);
     }
+    this.drop(id, execution);
+    this.logger('info', 'execution.forgotten', { id });
+  }
+
+  /** Forgets a finished execution's retained state. */
+  private drop(id: string, execution: Execution): void {
     execution.replay.release();
     this.executionsById.delete(id);
     this.finishedOrder.delete(id);
-    this.logger('info', 'execution.forgotten', { id });
   }
 
   private find(id: string): Execution {

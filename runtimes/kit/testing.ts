@@ -3,6 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ExecuteInput, RuntimeServerClient } from '../../lib/runtime-client.ts';
@@ -72,4 +73,16 @@ export async function eventually(check: () => boolean, timeoutMs = 3000): Promis
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${check}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a server started as a process). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
 }
