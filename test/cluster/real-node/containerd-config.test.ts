@@ -2,7 +2,7 @@
 // ctr-only containerd, and carries the node's CRI settings otherwise; the cgroup driver follows the
 // machine (systemd only when systemd is PID 1).
 import assert from 'node:assert/strict';
-import { cgroupSetup, containerdPaths, CRI_PLUGINS, renderContainerdConfig } from './containerd-config.ts';
+import { cgroupSetup, containerdPaths, CRI_PLUGINS, hasCapSysResource, renderContainerdConfig } from './containerd-config.ts';
 
 describe('real node containerd config', () => {
   it('keeps root, state, sockets and plugin paths under its directory', () => {
@@ -36,6 +36,19 @@ describe('real node containerd config', () => {
     assert.match(text, /runtimes\.runc\.options\]\n {2}BinaryName = "\/b\/runc"\n {2}SystemdCgroup = false$/m);
     assert.match(text, /^ {2}bin_dirs = \["\/cni\/bin"\]\n {2}conf_dir = "\/cni\/conf"$/m);
     assert.match(text, /^ {2}sandbox = "registry\.k8s\.io\/pause:3\.10\.1"$/m);
+    assert.match(text, /^ {2}netns_mounts_under_state_dir = true$/m);
+    assert.match(text, /^ {2}restrict_oom_score_adj = false$/m);
+  });
+
+  it('caps oom_score_adj where containerd cannot lower it (no CAP_SYS_RESOURCE)', () => {
+    assert.equal(hasCapSysResource('000001fffeffffff'), false);
+    assert.equal(hasCapSysResource('000001ffffffffff'), true);
+    const text = renderContainerdConfig({
+      dir: '/d',
+      runc: '/b/runc',
+      cri: { cniBinDir: '/b', cniConfDir: '/c', sandboxImage: 'p', systemdCgroup: false, restrictOomScoreAdj: true },
+    });
+    assert.match(text, /^ {2}restrict_oom_score_adj = true$/m);
   });
 
   it('picks the cgroup driver from the machine', () => {

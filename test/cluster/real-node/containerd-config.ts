@@ -14,6 +14,12 @@ export interface CriOptions {
   sandboxImage: string;
   /** runc's SystemdCgroup: only where systemd is PID 1 and manages the cgroups. */
   systemdCgroup: boolean;
+  /**
+   * Caps containers' oom_score_adj at containerd's own. Needed where containerd lacks CAP_SYS_RESOURCE
+   * (this sandbox): the kubelet asks -998 for the pod sandbox and runc cannot lower it ("failed to
+   * update /proc/self/oom_score_adj: Permission denied").
+   */
+  restrictOomScoreAdj?: boolean;
 }
 
 export interface ContainerdOptions {
@@ -92,6 +98,9 @@ export function renderContainerdConfig(o: ContainerdOptions): string {
       "[plugins.'io.containerd.cri.v1.runtime']",
       '  enable_unprivileged_ports = true',
       '  enable_unprivileged_icmp = true',
+      // Pod network namespaces under state/ instead of /var/run/netns, where the node agent keeps its own.
+      '  netns_mounts_under_state_dir = true',
+      `  restrict_oom_score_adj = ${c.restrictOomScoreAdj ?? false}`,
       "[plugins.'io.containerd.cri.v1.runtime'.containerd]",
       "  default_runtime_name = 'runc'",
       "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]",
@@ -123,4 +132,11 @@ export function cgroupSetup(cgroupFsType: string, pid1Comm: string): CgroupSetup
     systemdIsInit,
     driver: systemdIsInit ? 'systemd' : 'cgroupfs',
   };
+}
+
+const CAP_SYS_RESOURCE = 24;
+
+/** Whether a CapEff mask (hex, as in /proc/self/status) holds CAP_SYS_RESOURCE, which lowering oom_score_adj needs. */
+export function hasCapSysResource(capEffHex: string): boolean {
+  return ((BigInt(`0x${capEffHex.trim()}`) >> BigInt(CAP_SYS_RESOURCE)) & 1n) === 1n;
 }

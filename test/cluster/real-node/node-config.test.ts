@@ -36,6 +36,24 @@ describe('real node kubelet and CNI config', () => {
     assert.equal(cfg.cgroupDriver, 'cgroupfs');
     assert.equal(cfg.failCgroupV1, false);
     assert.equal(cfg.readOnlyPort, 0);
+    assert.equal(cfg.podLogsDir, undefined);
     assert.deepEqual(cfg.authentication, { anonymous: { enabled: false }, webhook: { enabled: false }, x509: { clientCAFile: '/p/ca.crt' } });
+  });
+
+  it('registers with the taint and keeps pod logs where it is told', () => {
+    const cfg = JSON.parse(renderKubeletConfig({
+      containerdSocket: '/s',
+      clientCaFile: '/ca',
+      tlsCertFile: '/c',
+      tlsKeyFile: '/k',
+      cgroupDriver: 'cgroupfs',
+      cgroupRoot: '/krt-real',
+      podLogsDir: '/n/pod-logs',
+      registerWithTaints: [{ key: 'kruntimes.io/real-node', value: 'true', effect: 'NoSchedule' }],
+      ...REAL_NODE_KUBELET_PORTS,
+    })) as Record<string, unknown>;
+    assert.equal(cfg.podLogsDir, '/n/pod-logs');
+    assert.equal(cfg.registerNode, true);
+    assert.deepEqual(cfg.registerWithTaints, [{ key: 'kruntimes.io/real-node', value: 'true', effect: 'NoSchedule' }]);
   });
 });

@@ -59,6 +59,10 @@ export interface KubeletOptions {
   cgroupDriver: 'systemd' | 'cgroupfs';
   /** Kubelet cgroups below this root, apart from the node agent's /kruntimes tree. */
   cgroupRoot: string;
+  /** Where container logs go (instead of /var/log/pods). */
+  podLogsDir?: string;
+  /** Taints the node registers with (so that only pods that tolerate them land there). */
+  registerWithTaints?: Array<{ key: string; value: string; effect: 'NoSchedule' | 'NoExecute' | 'PreferNoSchedule' }>;
 }
 
 export const REAL_NODE_KUBELET_PORTS = { port: 10260, healthzPort: 10248 } as const;
@@ -97,5 +101,7 @@ export function renderKubeletConfig(o: KubeletOptions): string {
     clusterDNS: [],
     resolvConf: '/etc/resolv.conf',
     maxPods: 110,
+    ...(o.podLogsDir ? { podLogsDir: o.podLogsDir } : {}),
+    ...(o.registerWithTaints ? { registerNode: true, registerWithTaints: o.registerWithTaints } : {}),
   }, null, 2)}\n`;
 }
