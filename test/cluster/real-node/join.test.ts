@@ -8,6 +8,7 @@ import {
   joinPaths,
   kubeletArgs,
   kubeletClientSubject,
+  kubeletIptablesCleanup,
   kubeletServingExtensions,
   kubeletServingSans,
   kubernetesServiceIP,
@@ -73,5 +74,40 @@ describe('real node join', () => {
       '}',
       '',
     ].join('\n'));
+  });
+});
+
+describe('cleanup of the kubelet iptables chains', () => {
+  const chain = (family: string, table: string, name: string, hook?: string) =>
+    ({ chain: { family, table, name, handle: 1, ...(hook ? { hook } : {}) } });
+  const rule = (family: string, table: string, chainName: string, handle: number, expr: unknown[]) =>
+    ({ rule: { family, table, chain: chainName, handle, expr } });
+
+  it('removes its jumps, its chains and the tables they leave empty, and keeps what others added', () => {
+    const ruleset = JSON.stringify({
+      nftables: [
+        { metainfo: {} },
+        { table: { family: 'ip', name: 'filter' } },
+        chain('ip', 'filter', 'KUBE-FIREWALL'),
+        chain('ip', 'filter', 'INPUT', 'input'),
+        rule('ip', 'filter', 'KUBE-FIREWALL', 6, [{ drop: null }]),
+        rule('ip', 'filter', 'INPUT', 5, [{ counter: {} }, { jump: { target: 'KUBE-FIREWALL' } }]),
+        { table: { family: 'ip', name: 'nat' } },
+        chain('ip', 'nat', 'KUBE-KUBELET-CANARY'),
+        chain('ip', 'nat', 'POSTROUTING', 'postrouting'),
+        rule('ip', 'nat', 'POSTROUTING', 9, [{ masquerade: null }]),
+        { table: { family: 'ip', name: 'krt_real_node' } },
+      ],
+    });
+    assert.equal(kubeletIptablesCleanup(ruleset), [
+      'delete rule ip filter INPUT handle 5',
+      'flush chain ip filter KUBE-FIREWALL',
+      'flush chain ip nat KUBE-KUBELET-CANARY',
+      'delete chain ip filter KUBE-FIREWALL',
+      'delete chain ip nat KUBE-KUBELET-CANARY',
+      'delete table ip filter',
+      '',
+    ].join('\n'));
+    assert.equal(kubeletIptablesCleanup(JSON.stringify({ nftables: [{ table: { family: 'ip', name: 'filter' } }] })), '');
   });
 });

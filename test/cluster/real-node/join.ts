@@ -187,3 +187,51 @@ export function kubeletArgs(o: KubeletArgsOptions, node: string = REAL_NODE.name
 
 /** The apiserver URL the kubelet itself uses (from the host). */
 export const KUBELET_API_SERVER = `https://127.0.0.1:${Ports.apiserver}`;
+
+/** iptables chains the kubelet makes on start (kubelet_network_linux.go) and leaves behind. */
+export const KUBELET_IPTABLES_CHAINS = ['KUBE-FIREWALL', 'KUBE-KUBELET-CANARY', 'KUBE-IPTABLES-HINT'] as const;
+const IPTABLES_TABLES = ['filter', 'nat', 'mangle'];
+
+type NftItem = {
+  table?: { family: string; name: string };
+  chain?: { family: string; table: string; name: string; hook?: string };
+  rule?: { family: string; table: string; chain: string; handle: number; expr: Array<Record<string, unknown>> };
+};
+
+/**
+ * `nft -f` commands that undo what the kubelet added to the iptables-nft tables, from `nft -j list
+ * ruleset`: the rules that jump to its chains, its chains, and then each ip/ip6 filter, nat or mangle
+ * table that is left with nothing but empty chains (iptables-nft makes them again when anyone needs
+ * them). Rules and chains of anyone else are kept, and so is every table that still has a rule.
+ */
+export function kubeletIptablesCleanup(rulesetJson: string): string {
+  const items = (JSON.parse(rulesetJson) as { nftables: NftItem[] }).nftables;
+  const ours = new Set<string>(KUBELET_IPTABLES_CHAINS);
+  const key = (family: string, table: string) => `${family} ${table}`;
+  const cmds: string[] = [];
+  const remainingRules = new Map<string, number>();
+  for (const { rule } of items) {
+    if (!rule) continue;
+    const jumpsToOurs = rule.expr.some((e) => {
+      const target = ((e.jump ?? e.goto) as { target?: string } | undefined)?.target;
+      return target !== undefined && ours.has(target);
+    });
+    if (jumpsToOurs && !ours.has(rule.chain)) cmds.push(`delete rule ${rule.family} ${rule.table} ${rule.chain} handle ${rule.handle}`);
+    else if (!ours.has(rule.chain)) {
+      const k = key(rule.family, rule.table);
+      remainingRules.set(k, (remainingRules.get(k) ?? 0) + 1);
+    }
+  }
+  for (const { chain } of items) {
+    if (chain && ours.has(chain.name)) cmds.push(`flush chain ${chain.family} ${chain.table} ${chain.name}`);
+  }
+  for (const { chain } of items) {
+    if (chain && ours.has(chain.name)) cmds.push(`delete chain ${chain.family} ${chain.table} ${chain.name}`);
+  }
+  for (const { table } of items) {
+    if (!table || !['ip', 'ip6'].includes(table.family) || !IPTABLES_TABLES.includes(table.name)) continue;
+    const hasOurs = items.some(({ chain: c }) => c && c.family === table.family && c.table === table.name && ours.has(c.name));
+    if (hasOurs && !remainingRules.get(key(table.family, table.name))) cmds.push(`delete table ${table.family} ${table.name}`);
+  }
+  return cmds.length ? `${cmds.join('\n')}\n` : '';
+}

@@ -25,6 +25,7 @@ import { binDir, RECIPES } from './go-builds.ts';
 import {
   joinPaths,
   KUBELET_API_SERVER,
+  kubeletIptablesCleanup,
   kubeletArgs,
   kubeletClientExtensions,
   kubeletClientSubject,
@@ -382,6 +383,12 @@ async function down(): Promise<void> {
   }
   await kubectl(['delete', 'clusterrolebinding', REAL_NODE.clusterRoleBinding, '--ignore-not-found']);
   await sh('nft', ['delete', 'table', 'ip', REAL_NODE.nftTable]);
+  // The kubelet's iptables canary, hint and KUBE-FIREWALL chains (and tables left empty by them).
+  const cleanup = kubeletIptablesCleanup(await must('nft', ['-j', 'list', 'ruleset']));
+  if (cleanup) {
+    await must('nft', ['-f', '-'], { input: cleanup });
+    say('removed the kubelet\'s iptables chains');
+  }
   if ((await sh('ip', ['link', 'show', REAL_NODE_NETWORK.bridge])).code === 0) await must('ip', ['link', 'del', REAL_NODE_NETWORK.bridge]);
   await removeCgroupRoot();
   if (existsSync(jp.sysctls)) {
