@@ -8,7 +8,7 @@ export const EventType = { Normal: 'Normal', Warning: 'Warning' } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
 /** What the Event says happened (the new events API's `action`). */
-export const EventAction = { Retry: 'Retry', Fail: 'Fail', Delete: 'Delete', Start: 'Start', Finish: 'Finish', Apply: 'Apply' } as const;
+export const EventAction = { Retry: 'Retry', Fail: 'Fail', Delete: 'Delete', Start: 'Start', Finish: 'Finish', Apply: 'Apply', Cleanup: 'Cleanup' } as const;
 export type EventAction = (typeof EventAction)[keyof typeof EventAction];
 
 /** The object an Event is about. */

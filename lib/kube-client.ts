@@ -227,15 +227,53 @@ export const Paths = {
   podStatus: (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/pods/${name}/status`,
   deployments: (namespace?: string) =>
     namespace ? `/apis/apps/v1/namespaces/${namespace}/deployments` : '/apis/apps/v1/deployments',
-  serviceAccounts: () => '/api/v1/serviceaccounts',
-  roles: () => '/apis/rbac.authorization.k8s.io/v1/roles',
-  roleBindings: () => '/apis/rbac.authorization.k8s.io/v1/rolebindings',
-  networkPolicies: () => '/apis/networking.k8s.io/v1/networkpolicies',
   events: (namespace: string) => `/api/v1/namespaces/${namespace}/events`,
   lease: (namespace: string, name: string) =>
     `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`,
   leases: (namespace: string) => `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`,
 } as const;
+
+/** The kinds written by apiVersion/kind (install, upgrade, the Runtime controller): plural and scope. */
+const RESOURCES: Readonly<Record<string, { plural: string; namespaced: boolean }>> = {
+  'v1/Namespace': { plural: 'namespaces', namespaced: false },
+  'v1/ServiceAccount': { plural: 'serviceaccounts', namespaced: true },
+  'v1/Service': { plural: 'services', namespaced: true },
+  'v1/ConfigMap': { plural: 'configmaps', namespaced: true },
+  'apps/v1/Deployment': { plural: 'deployments', namespaced: true },
+  'rbac.authorization.k8s.io/v1/ClusterRole': { plural: 'clusterroles', namespaced: false },
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': { plural: 'clusterrolebindings', namespaced: false },
+  'rbac.authorization.k8s.io/v1/Role': { plural: 'roles', namespaced: true },
+  'rbac.authorization.k8s.io/v1/RoleBinding': { plural: 'rolebindings', namespaced: true },
+  'networking.k8s.io/v1/NetworkPolicy': { plural: 'networkpolicies', namespaced: true },
+  'apiextensions.k8s.io/v1/CustomResourceDefinition': { plural: 'customresourcedefinitions', namespaced: false },
+  'monitoring.coreos.com/v1/ServiceMonitor': { plural: 'servicemonitors', namespaced: true },
+  [`${API_VERSION}/Runtime`]: { plural: Plural.Runtime, namespaced: true },
+};
+
+function resourceOf(apiVersion: string, kind: string) {
+  const t = RESOURCES[`${apiVersion}/${kind}`];
+  if (!t) throw new Error(`no API path known for ${apiVersion} ${kind}`);
+  return { ...t, base: apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}` };
+}
+
+/** The collection path of a kind: in one namespace, or across all of them (and cluster-scoped). */
+export function collectionPath(apiVersion: string, kind: string, namespace?: string): string {
+  const t = resourceOf(apiVersion, kind);
+  return `${t.base}${t.namespaced && namespace ? `/namespaces/${namespace}` : ''}/${t.plural}`;
+}
+
+/** What names an object's path. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  metadata: { name?: string; namespace?: string };
+}
+
+/** The path of one object, from its apiVersion, kind, namespace and name. */
+export function objectPath(o: ObjectRef): string {
+  const t = resourceOf(o.apiVersion, o.kind);
+  return `${t.base}${t.namespaced ? `/namespaces/${o.metadata.namespace}` : ''}/${t.plural}/${o.metadata.name}`;
+}
 
 /**
  * The fresher of two copies of the same object. resourceVersions are opaque by contract, but on an

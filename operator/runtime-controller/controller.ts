@@ -11,7 +11,7 @@ import type { SharedCache } from '../../lib/controller/shared-cache.ts';
 import { StatusWriter } from '../../lib/controller/status-writer.ts';
 import type { Informer } from '../../lib/informer.ts';
 import { EventAction, EventType, recordEvent } from '../../lib/events.ts';
-import { KubeApiError, type KubeClient, Paths } from '../../lib/kube-client.ts';
+import { collectionPath, KubeApiError, type KubeClient, type ObjectRef, objectPath, Paths } from '../../lib/kube-client.ts';
 import { logger } from '../../lib/log.ts';
 import { applyFailedStatus, decideRuntime, indexObserved, isMaintainerObject, objectId } from './decide.ts';
 import { deploymentName, type RenderConfig } from './render.ts';
@@ -24,27 +24,15 @@ const EVENT_REPORTER = 'kruntimes.io/runtime-controller';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kubernetes manifests are open-ended objects
 type Obj = Record<string, any>;
 
-/** The kinds the controller renders, with their collection path (all namespaces) and object path. */
+/** The kinds the controller renders, by the apiVersion it renders them with. */
 const OWNED = {
-  ServiceAccount: { list: Paths.serviceAccounts(), one: (ns: string, n: string) => `/api/v1/namespaces/${ns}/serviceaccounts/${n}` },
-  Role: { list: Paths.roles(), one: (ns: string, n: string) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles/${n}` },
-  RoleBinding: {
-    list: Paths.roleBindings(),
-    one: (ns: string, n: string) => `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings/${n}`,
-  },
-  NetworkPolicy: {
-    list: Paths.networkPolicies(),
-    one: (ns: string, n: string) => `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/${n}`,
-  },
-  Deployment: { list: Paths.deployments(), one: (ns: string, n: string) => `/apis/apps/v1/namespaces/${ns}/deployments/${n}` },
+  ServiceAccount: 'v1',
+  Role: 'rbac.authorization.k8s.io/v1',
+  RoleBinding: 'rbac.authorization.k8s.io/v1',
+  NetworkPolicy: 'networking.k8s.io/v1',
+  Deployment: 'apps/v1',
 } as const;
 type OwnedKind = keyof typeof OWNED;
-
-export function objectPath(o: Obj): string {
-  const owned = OWNED[o.kind as OwnedKind];
-  if (!owned) throw new Error(`no path for kind ${o.kind}`);
-  return owned.one(o.metadata.namespace, o.metadata.name);
-}
 
 export class RuntimeController {
   private readonly client: KubeClient;
@@ -63,7 +51,7 @@ export class RuntimeController {
     this.runtimes = cache.informer<Runtime>(Paths.runtimes());
     this.owned = (Object.keys(OWNED) as OwnedKind[]).map((kind) => [
       kind,
-      cache.informer<Obj>(OWNED[kind].list, { labelSelector: `${Label.ManagedBy}=${MANAGER}` }),
+      cache.informer<Obj>(collectionPath(OWNED[kind], kind), { labelSelector: `${Label.ManagedBy}=${MANAGER}` }),
     ]);
     this.status = new StatusWriter<Runtime>(this.client, Paths.runtimeStatus);
     this.controller = new Controller({
@@ -107,7 +95,8 @@ export class RuntimeController {
         ];
       let applied: { metadata: { uid?: string } };
       try {
-        applied = await this.client.apply<{ metadata: { uid?: string } }>(objectPath(obj), obj, FIELD_MANAGER);
+        const path = objectPath(obj as ObjectRef);
+        applied = await this.client.apply<{ metadata: { uid?: string } }>(path, obj, FIELD_MANAGER);
       } catch (err) {
         // A refusal (invalid template, quota, admission) is the Runtime's problem to show, not
         // only a log line; the frame retries with backoff, and an edit of the Runtime at once.

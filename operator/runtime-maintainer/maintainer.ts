@@ -2,19 +2,20 @@
 // artifact-cleanup finalizer, deletes the Run's artifacts from the store recorded in
 // status.artifactStore, then removes the finalizer. A store it cannot reach keeps the finalizer,
 // emits a Warning Event (ArtifactCleanupFailed) and is retried with backoff.
-import { API_VERSION, Finalizer, microTime, type Run, type Runtime } from '../../lib/api.ts';
+import { Finalizer, type Run, type Runtime } from '../../lib/api.ts';
+import { EventAction, EventType, recordEvent } from '../../lib/events.ts';
 import { openStore, type StoreEnvironment } from '../../lib/artifact-store/open-store.ts';
 import { ArtifactStoreError, runPrefix, StoreErrorCode } from '../../lib/artifact-store/store.ts';
 import { Controller } from '../../lib/controller/controller.ts';
 import { SharedCache } from '../../lib/controller/shared-cache.ts';
 import type { Informer } from '../../lib/informer.ts';
-import { isConflict, isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
+import { isConflict, isNotFound, type KubeClient, objectPath, Paths } from '../../lib/kube-client.ts';
 import { errorMessage, logger } from '../../lib/log.ts';
-import { boundMessage } from '../../lib/message.ts';
 import { operatorRegistry } from '../metrics.ts';
 import { canRetire, cleanupStore, decideRun } from './decide.ts';
 
 export const CLEANUP_FAILED_REASON = 'ArtifactCleanupFailed';
+const EVENT_REPORTER = 'kruntimes-runtime-maintainer';
 const RETIRE_CHECK_MS = 10_000;
 
 export interface MaintainerOptions {
@@ -120,39 +121,20 @@ export class RuntimeMaintainer {
     if (!canRetire({ runtimeHasStore, runs: this.runs.list(this.o.namespace), runtimeName: this.o.runtimeName })) return;
     this.log.info('the Runtime is gone (or has no store) and no Run needs cleanup: deleting the maintainer Deployment');
     try {
-      await this.o.client.delete(`/apis/apps/v1/namespaces/${this.o.namespace}/deployments/${this.o.deploymentName}`);
+      await this.o.client.delete(
+        objectPath({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: this.o.deploymentName, namespace: this.o.namespace } }),
+      );
     } catch (err) {
       if (!isNotFound(err)) this.log.warn('deleting the maintainer Deployment failed', { error: errorMessage(err) });
     }
   }
 
   private async warn(run: Run, message: string): Promise<void> {
-    const now = new Date();
-    await this.o.client
-      .create(Paths.events(this.o.namespace), {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { generateName: `${run.metadata.name}.`, namespace: this.o.namespace },
-        involvedObject: {
-          apiVersion: API_VERSION,
-          kind: 'Run',
-          name: run.metadata.name,
-          namespace: this.o.namespace,
-          uid: run.metadata.uid,
-          resourceVersion: run.metadata.resourceVersion,
-        },
-        type: 'Warning',
-        reason: CLEANUP_FAILED_REASON,
-        action: 'Cleanup',
-        message: boundMessage(message),
-        eventTime: microTime(now),
-        firstTimestamp: `${now.toISOString().slice(0, 19)}Z`,
-        lastTimestamp: `${now.toISOString().slice(0, 19)}Z`,
-        count: 1,
-        reportingComponent: 'kruntimes-runtime-maintainer',
-        reportingInstance: process.env.HOSTNAME ?? 'maintainer',
-        source: { component: 'kruntimes-runtime-maintainer' },
-      })
-      .catch((err: unknown) => this.log.warn('event not recorded', { error: errorMessage(err) }));
+    await recordEvent(
+      this.o.client,
+      run,
+      { type: EventType.Warning, reason: CLEANUP_FAILED_REASON, action: EventAction.Cleanup, message },
+      { controller: EVENT_REPORTER, instance: process.env.HOSTNAME ?? 'maintainer' },
+    ).catch((err: unknown) => this.log.warn('event not recorded', { error: errorMessage(err) }));
   }
 }
