@@ -101,6 +101,8 @@ export class WorkflowController {
   }
 
   private async reconcile(key: string): Promise<Result | void> {
+    // Records of creates outlive their Workflow only until the grace period ends.
+    for (const [k, r] of this.recent) if (Date.now() - r.at > CREATED_GRACE_MS) this.recent.delete(k);
     const { namespace, name } = splitKey(key);
     const cached = this.workflows.get(name, namespace);
     if (!cached) {
