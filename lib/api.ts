@@ -142,6 +142,25 @@ export const Finalizer = {
   ArtifactCleanup: 'kruntimes.io/artifact-cleanup',
 } as const;
 
+/**
+ * The condition the runtime maintainer sets (status False) on a deleted Run whose artifacts it
+ * cannot delete yet, so the finalizer that keeps the Run says why; the Run goes once cleanup works.
+ */
+export const ArtifactCleanupCondition = {
+  Type: 'ArtifactCleanup',
+  Reason: {
+    /** The S3 credentials Secret the Run's store snapshot names does not exist (or lacks its keys). */
+    SecretNotFound: 'CredentialsSecretNotFound',
+    /** The maintainer does not have the Secret mounted yet (its pod is being re-rendered). */
+    SecretNotMounted: 'CredentialsSecretNotMounted',
+    /** The maintainer does not have the snapshot's PersistentVolumeClaim mounted. */
+    ClaimNotMounted: 'ClaimNotMounted',
+    /** The store refused or could not be reached (the message has its error). */
+    StoreError: 'StoreError',
+  },
+} as const;
+export type ArtifactCleanupReason = (typeof ArtifactCleanupCondition.Reason)[keyof typeof ArtifactCleanupCondition.Reason];
+
 export const MANAGER = 'kruntimes';
 export const RUNTIME_CONTAINER = 'runtime';
 export const RUNTIMED_CONTAINER = 'runtimed';

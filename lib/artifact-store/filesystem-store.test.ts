@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { FilesystemStore } from './filesystem-store.ts';
-import { openStore } from './open-store.ts';
+import { openStore, readCredentials, StoreEnv } from './open-store.ts';
 import { artifactKey, runPrefix, StoreErrorCode } from './store.ts';
 
 describe('filesystem artifact store', () => {
@@ -44,5 +44,29 @@ describe('filesystem artifact store', () => {
       code: StoreErrorCode.NotMounted,
       message: 'PersistentVolumeClaim b is not mounted here (a is)',
     });
+  });
+
+  it('opens a PVC of an earlier store the maintainer has mounted, at its own directory', async () => {
+    const env = {
+      configured: { filesystem: { claimName: 'a' } },
+      mount: root,
+      mounts: { claims: { old: path.join(root, 'old') }, secrets: {} },
+    };
+    const store = openStore({ filesystem: { claimName: 'old', subPath: 's' } }, env);
+    assert.equal(store.description, 'pvc/old/s');
+    const file = path.join(root, 'f');
+    writeFileSync(file, 'x');
+    await store.put('k', file, { size: 1, contentType: 'text/plain' });
+    assert.ok(existsSync(path.join(root, 'old', 's', 'k')));
+  });
+
+  it('reads credentials from a mounted Secret, and none from an empty (optional, missing) one', () => {
+    const dir = path.join(root, 'creds');
+    assert.equal(readCredentials(dir), undefined);
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, StoreEnv.AccessKeyId), 'id');
+    assert.equal(readCredentials(dir), undefined);
+    writeFileSync(path.join(dir, StoreEnv.SecretAccessKey), 'secret\n');
+    assert.deepEqual(readCredentials(dir), { accessKeyId: 'id', secretAccessKey: 'secret', sessionToken: undefined });
   });
 });

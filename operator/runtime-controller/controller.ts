@@ -2,9 +2,10 @@
 // (Deployments, ServiceAccounts, Roles, RoleBindings, NetworkPolicies, all labelled managed-by
 // kruntimes and runtime=<name>) enqueue the Runtime; each reconcile applies what decideRuntime
 // says is missing or altered and writes the status. A deleted or edited owned object is an event,
-// so it is put back at once, not at a resync.
+// so it is put back at once, not at a resync. Runs whose store snapshot names a PVC or Secret
+// their Runtime no longer uses enqueue it too: the maintainer mounts those until they are cleaned up.
 import type { Registry } from 'prom-client';
-import { Label, MANAGER, type Runtime } from '../../lib/api.ts';
+import { Label, MANAGER, type Run, type Runtime } from '../../lib/api.ts';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { Controller, objectKey, type Result, splitKey } from '../../lib/controller/controller.ts';
 import type { SharedCache } from '../../lib/controller/shared-cache.ts';
@@ -15,7 +16,7 @@ import { collectionPath, KubeApiError, type KubeClient, type ObjectRef, objectPa
 import { logger } from '../../lib/log.ts';
 import { applyFailedStatus, decideRuntime, indexObserved, isMaintainerObject, objectId } from './decide.ts';
 import { deploymentName, type RenderConfig } from './render.ts';
-import { maintainerName } from './render-maintainer.ts';
+import { maintainerName, namesOtherStore, retainedStores } from './render-maintainer.ts';
 
 const log = logger.child({ component: 'runtime-controller' });
 const FIELD_MANAGER = 'kruntimes-runtime-controller';
@@ -38,6 +39,7 @@ export class RuntimeController {
   private readonly client: KubeClient;
   private readonly config: RenderConfig;
   private readonly runtimes: Informer<Runtime>;
+  private readonly runs: Informer<Run>;
   private readonly owned: Array<[OwnedKind, Informer<Obj>]>;
   private readonly status: StatusWriter<Runtime>;
   private readonly controller: Controller;
@@ -49,6 +51,7 @@ export class RuntimeController {
     this.config = options.config;
     const { cache } = options;
     this.runtimes = cache.informer<Runtime>(Paths.runtimes());
+    this.runs = cache.informer<Run>(Paths.runs());
     this.owned = (Object.keys(OWNED) as OwnedKind[]).map((kind) => [
       kind,
       cache.informer<Obj>(collectionPath(OWNED[kind], kind), { labelSelector: `${Label.ManagedBy}=${MANAGER}` }),
@@ -59,7 +62,12 @@ export class RuntimeController {
       cache,
       registry: options.registry,
       reconcile: (key) => this.reconcile(key),
-    }).watch(this.runtimes, objectKey);
+    })
+      .watch(this.runtimes, objectKey)
+      .watch(this.runs, (r) => {
+        const ns = r.metadata.namespace!;
+        return namesOtherStore(r, this.runtimes.get(r.spec.runtime, ns)) ? `${ns}/${r.spec.runtime}` : undefined;
+      });
     for (const [, informer] of this.owned)
       this.controller.watch(informer, (o) => {
         const runtime = o.metadata?.labels?.[Label.Runtime];
@@ -84,7 +92,8 @@ export class RuntimeController {
       this.owned.map(([kind, informer]) => [kind, informer.list(namespace)] as const),
       name,
     );
-    const decision = decideRuntime({ runtime, observed, config: this.config });
+    const retained = runtime.spec.artifactStore ? retainedStores(runtime, this.runs.list(namespace)) : undefined;
+    const decision = decideRuntime({ runtime, observed, config: this.config, retained });
     // The maintainer's RBAC is owned by its Deployment, never by the Runtime (render-maintainer.ts).
     let maintainerUID = observed.get(`Deployment/${maintainerName(name)}`)?.metadata?.uid as string | undefined;
     for (const obj of decision.apply) {

@@ -16,6 +16,7 @@ import { Component, Label } from '../../lib/api.ts';
 import { boundMessage } from '../../lib/message.ts';
 import { setCondition } from '../../lib/run-status.ts';
 import { type RenderConfig, renderRuntimeObjects } from './render.ts';
+import type { RetainedStores } from './render-maintainer.ts';
 
 export const APPLIED_HASH = 'kruntimes.io/applied-hash';
 
@@ -76,10 +77,12 @@ export function decideRuntime(input: {
   /** The owned objects the cluster holds, by objectId (kind/name). */
   observed?: ReadonlyMap<string, Obj>;
   config: RenderConfig;
+  /** Earlier stores that Runs of the Runtime still need cleaned up (retainedStores). */
+  retained?: RetainedStores;
   now?: string;
 }): RuntimeDecision {
   const { runtime } = input;
-  const objects = renderRuntimeObjects(runtime, input.config);
+  const objects = renderRuntimeObjects(runtime, input.config, input.retained);
   for (const o of objects) {
     const hash = createHash('sha256').update(JSON.stringify(o)).digest('hex').slice(0, 16);
     o.metadata.annotations = { ...(o.metadata.annotations ?? {}), [APPLIED_HASH]: hash };

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { Component, Label, type Runtime, RUNTIME_CONTAINER, RUNTIMED_CONTAINER } from '../../lib/api.ts';
-import { ARTIFACT_MOUNT, StoreEnv } from '../../lib/artifact-store/open-store.ts';
+import { type ArtifactStoreSpec, Component, Finalizer, Label, type Run, type Runtime, RUNTIME_CONTAINER, RUNTIMED_CONTAINER } from '../../lib/api.ts';
+import { ARTIFACT_MOUNT, CREDENTIALS_MOUNT, RETAINED_CLAIMS_MOUNT, StoreEnv } from '../../lib/artifact-store/open-store.ts';
 import { renderRuntimeObjects } from './render.ts';
-import { maintainerName } from './render-maintainer.ts';
+import { maintainerName, namesOtherStore, retainedStores } from './render-maintainer.ts';
 
 const config = {
   runtimedImage: 'kruntimes-runtimed:0.1.0',
@@ -62,9 +62,18 @@ describe('artifact store rendering', () => {
       container(spec, c).env.find((e: Obj) => e.name === StoreEnv.AccessKeyId)?.valueFrom.secretKeyRef;
     assert.deepEqual(ref(pod, RUNTIMED_CONTAINER), { name: 's3-creds', key: 'AWS_ACCESS_KEY_ID' });
     assert.equal(ref(pod, RUNTIME_CONTAINER), undefined);
-    assert.deepEqual(ref(podSpec(objs, Component.RuntimeMaintainer), 'maintainer'), {
-      name: 's3-creds',
-      key: 'AWS_ACCESS_KEY_ID',
+    // The maintainer reads them from the Secret mounted as an optional volume instead, so a Secret
+    // that is gone does not keep it from starting (the Run says why its cleanup waits).
+    const m = podSpec(objs, Component.RuntimeMaintainer);
+    assert.equal(ref(m, 'maintainer'), undefined);
+    const vol = m.volumes.find((v: Obj) => v.secret);
+    assert.deepEqual(vol.secret, { secretName: 's3-creds', optional: true });
+    assert.deepEqual(container(m, 'maintainer').volumeMounts, [
+      { name: vol.name, mountPath: `${CREDENTIALS_MOUNT}/s3-creds`, readOnly: true },
+    ]);
+    assert.deepEqual(JSON.parse(container(m, 'maintainer').env.find((e: Obj) => e.name === StoreEnv.Mounts).value), {
+      claims: {},
+      secrets: { 's3-creds': `${CREDENTIALS_MOUNT}/s3-creds` },
     });
     assert.equal(pod.volumes.some((v: Obj) => v.name === 'kruntimes-artifacts'), false);
   });
@@ -84,5 +93,80 @@ describe('artifact store rendering', () => {
       resourceNames: [maintainerName('py')],
       verbs: ['get', 'delete'],
     });
+  });
+});
+
+describe('stores the maintainer keeps mounted for Runs of earlier configurations', () => {
+  const fsRuntime = runtime({ filesystem: { claimName: 'new', subPath: 'runs' } });
+  const s3Runtime = runtime({ s3: { bucket: 'b', credentialsSecretRef: { name: 's3-new' } } });
+  type RunOptions = { finalizer?: boolean; runtime?: string; namespace?: string };
+  const run = (snapshot: ArtifactStoreSpec | undefined, o: RunOptions = {}): Run => ({
+    metadata: {
+      name: 'r',
+      namespace: o.namespace ?? 'team',
+      ...(o.finalizer === false ? {} : { finalizers: [Finalizer.ArtifactCleanup] }),
+    },
+    spec: { runtime: o.runtime ?? 'py' },
+    status: { artifactStore: snapshot },
+  });
+
+  it('retains the PVCs and Secrets that snapshots of Runs holding the finalizer name and the Runtime does not', () => {
+    const runs = [
+      run({ filesystem: { claimName: 'old' } }),
+      run({ filesystem: { claimName: 'old', subPath: 'x' } }),
+      run({ filesystem: { claimName: 'older' } }),
+      run({ filesystem: { claimName: 'new' } }),
+      run({ filesystem: { claimName: 'cleaned' } }, { finalizer: false }),
+      run({ filesystem: { claimName: 'other-runtime' } }, { runtime: 'bash' }),
+      run({ filesystem: { claimName: 'other-namespace' } }, { namespace: 'elsewhere' }),
+      run({ s3: { bucket: 'b', credentialsSecretRef: { name: 's3-old' } } }),
+    ];
+    assert.deepEqual(retainedStores(fsRuntime, runs), { claims: ['old', 'older'], secrets: ['s3-old'] });
+    assert.deepEqual(retainedStores(s3Runtime, runs), { claims: ['new', 'old', 'older'], secrets: ['s3-old'] });
+    assert.deepEqual(
+      retainedStores(s3Runtime, [run({ s3: { bucket: 'b', credentialsSecretRef: { name: 's3-new' } } })]),
+      { claims: [], secrets: [] },
+    );
+  });
+
+  it('enqueues the Runtime only for Runs whose snapshot names a store it does not use', () => {
+    assert.equal(namesOtherStore(run({ filesystem: { claimName: 'new' } }), fsRuntime), false);
+    assert.equal(namesOtherStore(run({ filesystem: { claimName: 'old' } }), fsRuntime), true);
+    assert.equal(namesOtherStore(run({ filesystem: { claimName: 'new' } }), s3Runtime), true);
+    assert.equal(namesOtherStore(run({ s3: { bucket: 'b', credentialsSecretRef: { name: 's3-new' } } }), s3Runtime), false);
+    assert.equal(namesOtherStore(run({ s3: { bucket: 'b', credentialsSecretRef: { name: 's3-old' } } }), s3Runtime), true);
+    assert.equal(namesOtherStore({ ...run(undefined), status: {} }, fsRuntime), false);
+  });
+
+  it('mounts each retained PVC and every credentials Secret, listed in the maintainer\'s env', () => {
+    const objs = renderRuntimeObjects(fsRuntime, config, { claims: ['old'], secrets: ['s3-old'] });
+    const m = podSpec(objs, Component.RuntimeMaintainer);
+    const c = container(m, 'maintainer');
+    const claim = m.volumes.find((v: Obj) => v.persistentVolumeClaim?.claimName === 'old');
+    const secret = m.volumes.find((v: Obj) => v.secret?.secretName === 's3-old');
+    assert.match(claim.name, /^store-claim-[0-9a-f]{12}$/);
+    assert.deepEqual(secret.secret, { secretName: 's3-old', optional: true });
+    assert.deepEqual(c.volumeMounts, [
+      { name: 'kruntimes-artifacts', mountPath: ARTIFACT_MOUNT },
+      { name: claim.name, mountPath: `${RETAINED_CLAIMS_MOUNT}/old` },
+      { name: secret.name, mountPath: `${CREDENTIALS_MOUNT}/s3-old`, readOnly: true },
+    ]);
+    assert.deepEqual(JSON.parse(c.env.find((e: Obj) => e.name === StoreEnv.Mounts).value), {
+      claims: { old: `${RETAINED_CLAIMS_MOUNT}/old` },
+      secrets: { 's3-old': `${CREDENTIALS_MOUNT}/s3-old` },
+    });
+    // runtimed never gets them: only the maintainer deletes from earlier stores.
+    const pod = podSpec(objs, 'runtime');
+    assert.equal(pod.volumes.some((v: Obj) => v.persistentVolumeClaim?.claimName === 'old' || v.secret), false);
+    // Nothing retained, nothing extra (and no env to restart the maintainer for).
+    const plain = container(podSpec(renderRuntimeObjects(fsRuntime, config), Component.RuntimeMaintainer), 'maintainer');
+    assert.equal(plain.env.some((e: Obj) => e.name === StoreEnv.Mounts), false);
+  });
+
+  it('lets the maintainer write the Run\'s ArtifactCleanup condition', () => {
+    const role = renderRuntimeObjects(fsRuntime, config).find(
+      (o) => o.kind === 'Role' && o.metadata.labels[Label.Component] === Component.RuntimeMaintainer,
+    )!;
+    assert.ok(role.rules.some((r: Obj) => r.resources.includes('runs/status') && r.verbs.includes('patch')));
   });
 });

@@ -17,7 +17,7 @@ import {
   WORKSPACE_VOLUME,
 } from '../../lib/api.ts';
 import { ARTIFACT_MOUNT, StoreEnv } from '../../lib/artifact-store/open-store.ts';
-import { renderMaintainerObjects } from './render-maintainer.ts';
+import { renderMaintainerObjects, type RetainedStores } from './render-maintainer.ts';
 
 export interface RenderConfig {
   /** runtimed image used when the Runtime has no spec.daemonImage. */
@@ -71,7 +71,8 @@ export function runtimeServerPort(runtime: Runtime): number {
   return typeof port === 'number' ? port : RUNTIME_SERVER_PORT;
 }
 
-export function renderRuntimeObjects(runtime: Runtime, config: RenderConfig): Obj[] {
+/** `retained`: earlier stores Runs still name, which the maintainer mounts (render-maintainer.ts). */
+export function renderRuntimeObjects(runtime: Runtime, config: RenderConfig, retained?: RetainedStores): Obj[] {
   const name = runtime.metadata.name!;
   const ns = runtime.metadata.namespace!;
   const userSA = runtime.spec.template.spec.serviceAccountName as string | undefined;
@@ -132,7 +133,7 @@ export function renderRuntimeObjects(runtime: Runtime, config: RenderConfig): Ob
     },
     renderDeployment(runtime, config, sa, !userSA),
   );
-  if (runtime.spec.artifactStore) objects.push(...renderMaintainerObjects(runtime, config));
+  if (runtime.spec.artifactStore) objects.push(...renderMaintainerObjects(runtime, config, retained));
   return objects;
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { Finalizer, type Run } from '../../lib/api.ts';
-import { canRetire, cleanupStore, decideRun } from './decide.ts';
+import { ArtifactCleanupCondition, type ArtifactStoreSpec, Finalizer, type Run } from '../../lib/api.ts';
+import { blockedCondition, canRetire, cleanupSecret, cleanupStore, decideRun, planCleanup } from './decide.ts';
 
 const run = (o: { runtime?: string; deleted?: boolean; finalizer?: boolean } = {}): Run => ({
   metadata: {
@@ -44,5 +44,72 @@ describe('cleanupStore', () => {
   it('has nothing to clean without either, or when an upload stored nothing (no snapshot, no refs)', () => {
     assert.equal(cleanupStore(run(), undefined), undefined);
     assert.equal(cleanupStore(run(undefined, []), s3), undefined);
+  });
+});
+
+describe('planCleanup: which store, PVC and credentials a deleted Run\'s cleanup uses', () => {
+  const refs = [{ name: 'a', key: 'k', size: 1, digest: 'd' }];
+  const run = (snapshot?: ArtifactStoreSpec): Run => ({
+    metadata: { name: 'r', namespace: 'ns', uid: 'u' },
+    spec: { runtime: 'rt' },
+    status: { artifactRefs: refs, ...(snapshot ? { artifactStore: snapshot } : {}) },
+  });
+  const s3 = (secret: string): ArtifactStoreSpec => ({ s3: { bucket: 'b', credentialsSecretRef: { name: secret } } });
+  const env = {
+    configured: s3('s3-new'),
+    mount: '/mnt/current',
+    mounts: {
+      claims: { old: '/claims/old' },
+      secrets: { 's3-new': '/creds/s3-new', 's3-old': '/creds/s3-old' },
+    },
+  };
+  const R = ArtifactCleanupCondition.Reason;
+
+  it('uses the Secret the snapshot names, not the Runtime\'s current one', () => {
+    assert.equal(cleanupSecret(s3('s3-old'), s3('s3-new')), 's3-old');
+    assert.deepEqual(planCleanup(run(s3('s3-old')), env), {
+      action: 'delete',
+      store: s3('s3-old'),
+      from: 'snapshot',
+      secret: { name: 's3-old', dir: '/creds/s3-old' },
+    });
+  });
+
+  it('falls back to the Runtime\'s Secret when the snapshot names none, and to its store without a snapshot', () => {
+    const bare = { s3: { bucket: 'b' } } as ArtifactStoreSpec;
+    assert.equal(cleanupSecret(bare, s3('s3-new')), 's3-new');
+    assert.equal(cleanupSecret(bare, undefined), undefined);
+    assert.deepEqual(planCleanup(run(bare), env), { action: 'delete', store: bare, from: 'snapshot', secret: { name: 's3-new', dir: '/creds/s3-new' } });
+    assert.deepEqual(planCleanup(run(), env), { action: 'delete', store: s3('s3-new'), from: 'runtime', secret: { name: 's3-new', dir: '/creds/s3-new' } });
+  });
+
+  it('waits for a Secret the maintainer has not mounted yet; the Runtime\'s own may come from env', () => {
+    const plan = planCleanup(run(s3('s3-other')), env);
+    assert.equal(plan.action, 'blocked');
+    assert.equal(plan.action === 'blocked' && plan.reason, R.SecretNotMounted);
+    const legacy = { configured: s3('s3-new'), mount: '/mnt/current' };
+    assert.deepEqual(planCleanup(run(s3('s3-new')), legacy), { action: 'delete', store: s3('s3-new'), from: 'snapshot', secret: { name: 's3-new', dir: undefined } });
+  });
+
+  it('deletes on the Runtime\'s PVC or a retained one it has mounted, and says so when the PVC is not mounted', () => {
+    const fsEnv = { ...env, configured: { filesystem: { claimName: 'new' } } };
+    const on = (claimName: string) => ({ filesystem: { claimName } });
+    assert.deepEqual(planCleanup(run(on('new')), fsEnv), { action: 'delete', store: on('new'), from: 'snapshot' });
+    assert.deepEqual(planCleanup(run(on('old')), fsEnv), { action: 'delete', store: on('old'), from: 'snapshot' });
+    const plan = planCleanup(run(on('gone')), fsEnv);
+    assert.equal(plan.action === 'blocked' && plan.reason, R.ClaimNotMounted);
+    assert.match(plan.action === 'blocked' ? plan.message : '', /PersistentVolumeClaim gone/);
+  });
+
+  it('releases a Run that stored nothing', () => {
+    assert.deepEqual(planCleanup({ ...run(), status: {} }, env), { action: 'release' });
+  });
+
+  it('writes the blocked condition only when its reason or message changes', () => {
+    const c = blockedCondition(run(), R.SecretNotFound, 'm')!;
+    assert.deepEqual(c, { type: ArtifactCleanupCondition.Type, status: 'False', reason: R.SecretNotFound, message: 'm' });
+    const held = { ...run(), status: { conditions: [{ ...c, lastTransitionTime: '2026-01-01T00:00:00Z' }] } };
+    assert.equal(blockedCondition(held, R.SecretNotFound, 'm'), undefined);
+    assert.equal(blockedCondition(held, R.StoreError, 'm')?.reason, R.StoreError);
   });
 });

@@ -1,6 +1,15 @@
 // The runtime maintainer's decisions, pure: what to do for a Run, and whether the maintainer
-// itself can go (its Runtime is gone and no Run of it still needs cleanup).
-import { type ArtifactStoreSpec, Finalizer, type Run } from '../../lib/api.ts';
+// itself can go (its Runtime is gone and no Run of it still needs cleanup), and for a deleted Run
+// which store, PVC and credentials Secret its cleanup uses.
+import {
+  ArtifactCleanupCondition,
+  type ArtifactCleanupReason,
+  type ArtifactStoreSpec,
+  type Condition,
+  Finalizer,
+  type Run,
+} from '../../lib/api.ts';
+import { claimMount, type StoreEnvironment } from '../../lib/artifact-store/open-store.ts';
 
 export type MaintainerAction = 'cleanup' | 'none';
 
@@ -34,4 +43,62 @@ export function cleanupStore(
   if (run.status?.artifactStore) return { store: run.status.artifactStore, from: 'snapshot' };
   const stored = (run.status?.artifactRefs?.length ?? 0) > 0;
   return stored && configured ? { store: configured, from: 'runtime' } : undefined;
+}
+
+/**
+ * The Secret whose credentials delete a Run's artifacts from an S3 store: the one the snapshot
+ * names (the credentials the artifacts were stored with), else the Runtime's.
+ */
+export function cleanupSecret(store: ArtifactStoreSpec, configured: ArtifactStoreSpec | undefined): string | undefined {
+  if (!store.s3) return undefined;
+  return store.s3.credentialsSecretRef?.name || configured?.s3?.credentialsSecretRef?.name || undefined;
+}
+
+export type CleanupPlan =
+  /** Nothing was stored: the finalizer can go. */
+  | { action: 'release' }
+  /** The maintainer cannot delete yet: say why on the Run and retry. */
+  | { action: 'blocked'; reason: ArtifactCleanupReason; message: string }
+  | {
+    action: 'delete';
+    store: ArtifactStoreSpec;
+    from: 'snapshot' | 'runtime';
+    /** For S3: the Secret and where it is mounted (undefined: the pod's own env credentials). */
+    secret?: { name: string; dir?: string };
+  };
+
+/** What cleaning up a deleted Run takes, from the maintainer's mounts (no I/O). */
+export function planCleanup(run: Run, env: Pick<StoreEnvironment, 'configured' | 'mount' | 'mounts'>): CleanupPlan {
+  const target = cleanupStore(run, env.configured);
+  if (!target) return { action: 'release' };
+  const { store, from } = target;
+  const R = ArtifactCleanupCondition.Reason;
+  if (store.filesystem) {
+    const claim = store.filesystem.claimName;
+    if (!claimMount(claim, env))
+      return {
+        action: 'blocked',
+        reason: R.ClaimNotMounted,
+        message: `the runtime maintainer does not have PersistentVolumeClaim ${claim} mounted; the Runtime controller mounts every claim Runs of the Runtime still use while the Runtime exists`,
+      };
+    return { action: 'delete', store, from };
+  }
+  const name = cleanupSecret(store, env.configured);
+  if (!name) return { action: 'delete', store, from };
+  const dir = env.mounts?.secrets[name];
+  // A maintainer rendered before it mounted Secrets has the Runtime's credentials as env only.
+  if (!dir && name !== env.configured?.s3?.credentialsSecretRef?.name)
+    return {
+      action: 'blocked',
+      reason: R.SecretNotMounted,
+      message: `the runtime maintainer does not have the credentials Secret ${name} mounted yet`,
+    };
+  return { action: 'delete', store, from, secret: { name, dir } };
+}
+
+/** The ArtifactCleanup condition for a blocked cleanup, or undefined when the Run already says so. */
+export function blockedCondition(run: Run, reason: ArtifactCleanupReason, message: string): Condition | undefined {
+  const prev = run.status?.conditions?.find((c) => c.type === ArtifactCleanupCondition.Type);
+  if (prev && prev.status === 'False' && prev.reason === reason && prev.message === message) return undefined;
+  return { type: ArtifactCleanupCondition.Type, status: 'False', reason, message };
 }

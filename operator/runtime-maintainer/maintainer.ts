@@ -1,18 +1,28 @@
 // The runtime maintainer: watches its Runtime's Runs and, for each deleted Run that holds the
 // artifact-cleanup finalizer, deletes the Run's artifacts from the store recorded in
-// status.artifactStore, then removes the finalizer. A store it cannot reach keeps the finalizer,
-// emits a Warning Event (ArtifactCleanupFailed) and is retried with backoff.
-import { Finalizer, type Run, type Runtime } from '../../lib/api.ts';
+// status.artifactStore (on the PVC, with the credentials Secret, that snapshot names), then
+// removes the finalizer. A cleanup it cannot do yet (a Secret gone, a PVC not mounted, a store
+// unreachable) keeps the finalizer, sets the Run's ArtifactCleanup condition False with the
+// reason, emits a Warning Event (ArtifactCleanupFailed) when that changes and is retried with backoff.
+import { ArtifactCleanupCondition, type ArtifactCleanupReason, Finalizer, type Run, type Runtime } from '../../lib/api.ts';
 import { EventAction, EventType, recordEvent } from '../../lib/events.ts';
-import { openStore, type StoreEnvironment } from '../../lib/artifact-store/open-store.ts';
+import {
+  openStore,
+  readCredentials,
+  type StoreCredentials,
+  StoreEnv,
+  type StoreEnvironment,
+} from '../../lib/artifact-store/open-store.ts';
 import { ArtifactStoreError, runPrefix, StoreErrorCode } from '../../lib/artifact-store/store.ts';
 import { Controller } from '../../lib/controller/controller.ts';
 import { SharedCache } from '../../lib/controller/shared-cache.ts';
 import type { Informer } from '../../lib/informer.ts';
 import { isConflict, isNotFound, type KubeClient, objectPath, Paths } from '../../lib/kube-client.ts';
 import { errorMessage, logger } from '../../lib/log.ts';
+import { boundMessage } from '../../lib/message.ts';
+import { setCondition } from '../../lib/run-status.ts';
 import { operatorRegistry } from '../metrics.ts';
-import { canRetire, cleanupStore, decideRun } from './decide.ts';
+import { blockedCondition, canRetire, decideRun, planCleanup } from './decide.ts';
 
 export const CLEANUP_FAILED_REASON = 'ArtifactCleanupFailed';
 const EVENT_REPORTER = 'kruntimes-runtime-maintainer';
@@ -66,16 +76,34 @@ export class RuntimeMaintainer {
   private async handle(name: string): Promise<void> {
     const run = this.runs.get(name, this.o.namespace);
     if (!run || decideRun(run, this.o.runtimeName) !== 'cleanup') return;
-    // The Run's own snapshot, or for a Run from before snapshots the Runtime's store now.
-    const target = cleanupStore(run, this.o.env.configured);
-    if (target) {
-      const snapshot = target.store;
+    // The Run's own snapshot (its PVC, its credentials Secret), or for a Run from before
+    // snapshots the Runtime's store now.
+    const plan = planCleanup(run, this.o.env);
+    if (plan.action === 'blocked') return this.blocked(run, plan.reason, plan.message);
+    if (plan.action === 'delete') {
+      const snapshot = plan.store;
+      let credentials: StoreCredentials | undefined;
+      if (plan.secret?.dir) {
+        credentials = readCredentials(plan.secret.dir);
+        if (!credentials)
+          return this.blocked(
+            run,
+            ArtifactCleanupCondition.Reason.SecretNotFound,
+            `Secret ${plan.secret.name} (the credentials this Run's artifacts were stored with) does not exist or lacks ${StoreEnv.AccessKeyId} and ${StoreEnv.SecretAccessKey}; recreate it, and the next retry deletes the artifacts`,
+          );
+      }
       try {
-        const store = openStore(snapshot, this.o.env);
+        const store = openStore(snapshot, this.o.env, credentials);
         await store.delete((run.status?.artifactRefs ?? []).map((r) => r.key));
         // Anything else this Run's attempts left below its prefix (a retried attempt, a crash mid-upload).
         await store.deletePrefix(runPrefix({ prefix: snapshot.s3?.prefix, namespace: this.o.namespace, uid: run.metadata.uid! }));
-        this.log.info('artifacts deleted', { run: name, runUID: run.metadata.uid, store: store.description, from: target.from });
+        this.log.info('artifacts deleted', {
+          run: name,
+          runUID: run.metadata.uid,
+          store: store.description,
+          from: plan.from,
+          secret: plan.secret?.name,
+        });
       } catch (err) {
         // A bucket that no longer exists holds none of the Run's objects.
         if (err instanceof ArtifactStoreError && err.code === StoreErrorCode.NoSuchBucket) {
@@ -83,13 +111,34 @@ export class RuntimeMaintainer {
           await this.removeFinalizer(run);
           return;
         }
-        const message = `deleting the artifacts of run ${name} failed; the finalizer ${Finalizer.ArtifactCleanup} stays until it succeeds: ${errorMessage(err)}`;
         this.log.warn('artifact cleanup failed', { run: name, error: errorMessage(err) });
-        await this.warn(run, message);
-        throw err; // the frame retries with backoff
+        return this.blocked(run, ArtifactCleanupCondition.Reason.StoreError, errorMessage(err));
       }
     }
     await this.removeFinalizer(run);
+  }
+
+  /**
+   * Says on the Run why its finalizer stays (the ArtifactCleanup condition, and a Warning Event
+   * when that changes), then fails the reconcile so the frame retries with backoff.
+   */
+  private async blocked(run: Run, reason: ArtifactCleanupReason, detail: string): Promise<never> {
+    const name = run.metadata.name!;
+    const message = `deleting the artifacts of run ${name} failed; the finalizer ${Finalizer.ArtifactCleanup} stays until it succeeds: ${detail}`;
+    const condition = blockedCondition(run, reason, boundMessage(message));
+    if (condition) {
+      this.log.warn('artifact cleanup blocked', { run: name, reason, error: detail });
+      await this.warn(run, message);
+      await this.o.client
+        .mergePatch(Paths.runStatus(this.o.namespace, name), {
+          metadata: { resourceVersion: run.metadata.resourceVersion },
+          status: { conditions: setCondition(run.status?.conditions, condition, new Date().toISOString()) },
+        })
+        .catch((err: unknown) => {
+          if (!isNotFound(err) && !isConflict(err)) throw err;
+        });
+    }
+    throw new Error(`${reason}: ${detail}`);
   }
 
   private async removeFinalizer(run: Run): Promise<void> {
