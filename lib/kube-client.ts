@@ -239,6 +239,7 @@ const RESOURCES: Readonly<Record<string, { plural: string; namespaced: boolean }
   'v1/ServiceAccount': { plural: 'serviceaccounts', namespaced: true },
   'v1/Service': { plural: 'services', namespaced: true },
   'v1/ConfigMap': { plural: 'configmaps', namespaced: true },
+  'v1/PersistentVolumeClaim': { plural: 'persistentvolumeclaims', namespaced: true },
   'apps/v1/Deployment': { plural: 'deployments', namespaced: true },
   'rbac.authorization.k8s.io/v1/ClusterRole': { plural: 'clusterroles', namespaced: false },
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': { plural: 'clusterrolebindings', namespaced: false },

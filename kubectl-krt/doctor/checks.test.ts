@@ -284,6 +284,12 @@ describe('doctor checks', () => {
     assert.equal(fine.status, 'warning');
     assert.equal(fine.evidence[2], 'maintainer runtime-maintainer-bash: 1/1 ready');
     assert.ok(fine.next.includes('kubectl logs deploy/runtime-maintainer-bash -n team'));
+    // The maintainer's ArtifactCleanup condition makes it a problem at once, with its reason.
+    const condition = { type: 'ArtifactCleanup', status: 'False' as const, reason: 'CredentialsSecretNotFound', message: 'Secret c … does not exist' };
+    const said = { ...recent, status: { ...recent.status, conditions: [condition] } };
+    const [blocked] = checkArtifactCleanup(snapshot({ runs: [said], deployments: [dep('runtime-bash'), maint] }));
+    assert.equal(blocked.status, 'problem');
+    assert.equal(blocked.evidence[3], 'condition ArtifactCleanup=False (CredentialsSecretNotFound): Secret c … does not exist');
   });
 
   it("the user's permissions", () => {

@@ -1,6 +1,7 @@
 // The checks of the Operations Guide's Troubleshooting section, each a pure function of the
 // snapshot, each finding with its evidence and the command to run next.
 import {
+  ArtifactCleanupCondition,
   ACTIVE_PHASES,
   Component,
   DEFAULT_CAPACITY_RUNS,
@@ -448,7 +449,15 @@ export function checkArtifactCleanup(s: Snapshot): Finding[] {
         ? `no runtime maintainer Deployment (label ${Label.Component}=${MAINTAINER_COMPONENT}) in ${ns}: nothing removes the finalizer`
         : maintainers.map((d) => `maintainer ${d.name}: ${d.readyReplicas}/${d.replicas} ready`).join('; '),
     ];
-    const stuck = deletingMs > CLEANUP_STUCK_MS || maintainers.length === 0 || maintainers.some((d) => d.readyReplicas < 1);
+    // The maintainer's own word on why it cannot delete yet (a Secret gone, a PVC not mounted, the store).
+    const blocked = r.status?.conditions?.find((c) => c.type === ArtifactCleanupCondition.Type && c.status === 'False');
+    if (blocked)
+      evidence.push(`condition ${ArtifactCleanupCondition.Type}=False (${blocked.reason}): ${blocked.message}`);
+    const stuck =
+      blocked !== undefined ||
+      deletingMs > CLEANUP_STUCK_MS ||
+      maintainers.length === 0 ||
+      maintainers.some((d) => d.readyReplicas < 1);
     findings.push({
       check: Check.ArtifactCleanup,
       status: stuck ? Status.Problem : Status.Warning,

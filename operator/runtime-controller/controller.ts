@@ -12,7 +12,7 @@ import type { SharedCache } from '../../lib/controller/shared-cache.ts';
 import { StatusWriter } from '../../lib/controller/status-writer.ts';
 import type { Informer } from '../../lib/informer.ts';
 import { EventAction, EventType, recordEvent } from '../../lib/events.ts';
-import { collectionPath, KubeApiError, type KubeClient, type ObjectRef, objectPath, Paths } from '../../lib/kube-client.ts';
+import { collectionPath, isNotFound, KubeApiError, type KubeClient, type ObjectRef, objectPath, Paths } from '../../lib/kube-client.ts';
 import { logger } from '../../lib/log.ts';
 import { applyFailedStatus, decideRuntime, indexObserved, isMaintainerObject, objectId } from './decide.ts';
 import { deploymentName, type RenderConfig } from './render.ts';
@@ -83,6 +83,22 @@ export class RuntimeController {
     await this.controller.stop();
   }
 
+  /** The claims that exist and are not being deleted (retained claims are few and rare: a GET each). */
+  private async mountableClaims(namespace: string, claims: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const name of claims) {
+      try {
+        const pvc = await this.client.get<{ metadata: { deletionTimestamp?: string } }>(
+          objectPath({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace } }),
+        );
+        if (!pvc.metadata.deletionTimestamp) out.push(name);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    return out;
+  }
+
   private async reconcile(key: string): Promise<Result | void> {
     const { namespace, name } = splitKey(key);
     const cached = this.runtimes.get(name, namespace);
@@ -93,6 +109,8 @@ export class RuntimeController {
       name,
     );
     const retained = runtime.spec.artifactStore ? retainedStores(runtime, this.runs.list(namespace)) : undefined;
+    // A claim that is gone or going must not be mounted: the maintainer's pod could never start.
+    if (retained?.claims.length) retained.claims = await this.mountableClaims(namespace, retained.claims);
     const decision = decideRuntime({ runtime, observed, config: this.config, retained });
     // The maintainer's RBAC is owned by its Deployment, never by the Runtime (render-maintainer.ts).
     let maintainerUID = observed.get(`Deployment/${maintainerName(name)}`)?.metadata?.uid as string | undefined;

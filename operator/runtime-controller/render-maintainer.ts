@@ -165,6 +165,8 @@ export function renderMaintainerObjects(
         { apiGroups: ['kruntimes.io'], resources: ['runs/finalizers'], verbs: ['update'] },
         // The ArtifactCleanup condition on a Run whose cleanup is blocked.
         { apiGroups: ['kruntimes.io'], resources: ['runs/status'], verbs: ['patch'] },
+        // Whether a snapshot's PVC it does not mount still exists (a deleted claim took the artifacts).
+        { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get'] },
         { apiGroups: ['kruntimes.io'], resources: ['runtimes'], verbs: ['get'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
         { apiGroups: ['apps'], resources: ['deployments'], resourceNames: [name], verbs: ['get', 'delete'] },

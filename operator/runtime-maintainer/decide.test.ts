@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ArtifactCleanupCondition, type ArtifactStoreSpec, Finalizer, type Run } from '../../lib/api.ts';
-import { blockedCondition, canRetire, cleanupSecret, cleanupStore, decideRun, planCleanup } from './decide.ts';
+import { blockedCondition, canRetire, cleanupSecret, cleanupStore, decideRun, planCleanup, unmountedClaimPlan } from './decide.ts';
 
 const run = (o: { runtime?: string; deleted?: boolean; finalizer?: boolean } = {}): Run => ({
   metadata: {
@@ -99,6 +99,15 @@ describe('planCleanup: which store, PVC and credentials a deleted Run\'s cleanup
     const plan = planCleanup(run(on('gone')), fsEnv);
     assert.equal(plan.action === 'blocked' && plan.reason, R.ClaimNotMounted);
     assert.match(plan.action === 'blocked' ? plan.message : '', /PersistentVolumeClaim gone/);
+  });
+
+  it('releases a Run whose unmounted PVC no longer exists, and waits while it exists or is being deleted', () => {
+    assert.deepEqual(unmountedClaimPlan('gone', undefined), { action: 'release' });
+    const deleting = unmountedClaimPlan('old', { metadata: { deletionTimestamp: '2026-01-01T00:00:00Z' } });
+    assert.equal(deleting.action === 'blocked' && deleting.reason, R.ClaimNotMounted);
+    assert.match(deleting.action === 'blocked' ? deleting.message : '', /PersistentVolumeClaim old is being deleted/);
+    const there = unmountedClaimPlan('old', { metadata: {} });
+    assert.match(there.action === 'blocked' ? there.message : '', /does not have PersistentVolumeClaim old mounted/);
   });
 
   it('releases a Run that stored nothing', () => {

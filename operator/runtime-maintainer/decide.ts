@@ -96,6 +96,27 @@ export function planCleanup(run: Run, env: Pick<StoreEnvironment, 'configured' |
   return { action: 'delete', store, from, secret: { name, dir } };
 }
 
+/**
+ * After planCleanup found the snapshot's PVC not mounted, given that PVC as the apiserver has it:
+ * a claim that no longer exists took the Run's artifacts with it (the finalizer can go); otherwise
+ * the cleanup waits, saying why.
+ */
+export function unmountedClaimPlan(claim: string, pvc: { metadata?: { deletionTimestamp?: string } } | undefined): CleanupPlan {
+  if (!pvc) return { action: 'release' };
+  const R = ArtifactCleanupCondition.Reason;
+  if (pvc.metadata?.deletionTimestamp)
+    return {
+      action: 'blocked',
+      reason: R.ClaimNotMounted,
+      message: `PersistentVolumeClaim ${claim} is being deleted; once it is gone the Run's artifacts are gone with it and the finalizer is removed`,
+    };
+  return {
+    action: 'blocked',
+    reason: R.ClaimNotMounted,
+    message: `the runtime maintainer does not have PersistentVolumeClaim ${claim} mounted; the Runtime controller mounts every claim Runs of the Runtime still use while the Runtime exists`,
+  };
+}
+
 /** The ArtifactCleanup condition for a blocked cleanup, or undefined when the Run already says so. */
 export function blockedCondition(run: Run, reason: ArtifactCleanupReason, message: string): Condition | undefined {
   const prev = run.status?.conditions?.find((c) => c.type === ArtifactCleanupCondition.Type);

@@ -22,7 +22,7 @@ import { errorMessage, logger } from '../../lib/log.ts';
 import { boundMessage } from '../../lib/message.ts';
 import { setCondition } from '../../lib/run-status.ts';
 import { operatorRegistry } from '../metrics.ts';
-import { blockedCondition, canRetire, decideRun, planCleanup } from './decide.ts';
+import { blockedCondition, canRetire, decideRun, planCleanup, unmountedClaimPlan } from './decide.ts';
 
 export const CLEANUP_FAILED_REASON = 'ArtifactCleanupFailed';
 const EVENT_REPORTER = 'kruntimes-runtime-maintainer';
@@ -78,7 +78,12 @@ export class RuntimeMaintainer {
     if (!run || decideRun(run, this.o.runtimeName) !== 'cleanup') return;
     // The Run's own snapshot (its PVC, its credentials Secret), or for a Run from before
     // snapshots the Runtime's store now.
-    const plan = planCleanup(run, this.o.env);
+    let plan = planCleanup(run, this.o.env);
+    if (plan.action === 'blocked' && plan.reason === ArtifactCleanupCondition.Reason.ClaimNotMounted) {
+      const claim = run.status!.artifactStore!.filesystem!.claimName;
+      plan = unmountedClaimPlan(claim, await this.claim(claim));
+      if (plan.action === 'release') this.log.info('the Run\'s PersistentVolumeClaim is gone, and its artifacts with it', { run: name, claim });
+    }
     if (plan.action === 'blocked') return this.blocked(run, plan.reason, plan.message);
     if (plan.action === 'delete') {
       const snapshot = plan.store;
@@ -139,6 +144,17 @@ export class RuntimeMaintainer {
         });
     }
     throw new Error(`${reason}: ${detail}`);
+  }
+
+  private async claim(name: string): Promise<{ metadata?: { deletionTimestamp?: string } } | undefined> {
+    try {
+      return await this.o.client.get(
+        objectPath({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: this.o.namespace } }),
+      );
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   private async removeFinalizer(run: Run): Promise<void> {
