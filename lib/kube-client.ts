@@ -246,6 +246,11 @@ const RESOURCES: Readonly<Record<string, { plural: string; namespaced: boolean }
   'rbac.authorization.k8s.io/v1/Role': { plural: 'roles', namespaced: true },
   'rbac.authorization.k8s.io/v1/RoleBinding': { plural: 'rolebindings', namespaced: true },
   'networking.k8s.io/v1/NetworkPolicy': { plural: 'networkpolicies', namespaced: true },
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': { plural: 'validatingadmissionpolicies', namespaced: false },
+  'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': {
+    plural: 'validatingadmissionpolicybindings',
+    namespaced: false,
+  },
   'apiextensions.k8s.io/v1/CustomResourceDefinition': { plural: 'customresourcedefinitions', namespaced: false },
   'monitoring.coreos.com/v1/ServiceMonitor': { plural: 'servicemonitors', namespaced: true },
   [`${API_VERSION}/Runtime`]: { plural: Plural.Runtime, namespaced: true },

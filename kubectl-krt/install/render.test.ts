@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { objectPath } from '../../lib/kube-client.ts';
 import { parseInstallRecord, recordConfigMap } from './record.ts';
 import { platformManifests, renderPlatform, renderRuntimes } from './render.ts';
 import { defaultRuntimesValues, platformValues, runtimesValues } from './values.ts';
@@ -32,6 +33,18 @@ describe('install rendering', () => {
     assert.equal(c.spec.template.spec.containers[0].env.find((e) => e.name === 'KRT_LOG_LEVEL')?.value, 'debug');
     const binding = objects.find((o) => o.kind === 'ClusterRoleBinding') as never as { subjects: Array<{ namespace: string }> };
     assert.equal(binding.subjects[0].namespace, 'other');
+  });
+  it('ships the policy that confines runtimed, cluster-wide and the same in any namespace', () => {
+    const objects = renderPlatform(platformValues(pkg.version, {}), { ...options, namespace: 'other' });
+    const policy = objects.filter((o) => o.apiVersion === 'admissionregistration.k8s.io/v1');
+    assert.deepEqual(policy.map((o) => [o.kind, o.metadata.name, o.metadata.namespace]), [
+      ['ValidatingAdmissionPolicy', 'kruntimes-runtimed-own-runs', undefined],
+      ['ValidatingAdmissionPolicyBinding', 'kruntimes-runtimed-own-runs', undefined],
+    ]);
+    assert.deepEqual(policy.map(objectPath), [
+      '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/kruntimes-runtimed-own-runs',
+      '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/kruntimes-runtimed-own-runs',
+    ]);
   });
   it('renders a ServiceMonitor only when enabled and served', () => {
     const on = platformValues(pkg.version, { metrics: { serviceMonitor: { enabled: true } } });
