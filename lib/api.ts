@@ -342,8 +342,18 @@ export interface RuntimeSpec {
     spec: Record<string, unknown> & { containers: Array<Record<string, unknown>> };
   };
   daemonImage?: string;
+  /** The injected runtimed container: its resources, and a securityContext merged over the restricted default. */
+  runtimed?: RuntimeDaemonSpec;
   git?: RuntimeGitSpec;
   artifactStore?: ArtifactStoreSpec;
+}
+
+/** spec.runtimed of a Runtime. */
+export interface RuntimeDaemonSpec {
+  /** A core/v1 ResourceRequirements. */
+  resources?: Record<string, unknown>;
+  /** A core/v1 SecurityContext; each key set here replaces the default's (lib/pod-security.ts). */
+  securityContext?: Record<string, unknown>;
 }
 
 /** spec.git of a Runtime: how runtimed clones git sources. */

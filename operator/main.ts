@@ -5,6 +5,7 @@ import { SharedCache } from '../lib/controller/shared-cache.ts';
 import { KubeClient, loadKubeConfig } from '../lib/kube-client.ts';
 import { LeaderElector } from '../lib/leader-election.ts';
 import { errorMessage, logger } from '../lib/log.ts';
+import { MAINTAINER_POD_ENV, parsePodSettings, type PodSettings } from '../lib/pod-security.ts';
 import { operatorRegistry } from './metrics.ts';
 import { Reaper } from './reaper/reaper.ts';
 import { RuntimeController } from './runtime-controller/controller.ts';
@@ -27,6 +28,14 @@ const client = await KubeClient.create(loadKubeConfig(), { connections: 16, user
 if (role === Role.Maintainer) await runMaintainer(client);
 const runtimedImage = process.env.KRUNTIMES_RUNTIMED_IMAGE ?? `kruntimes-runtimed:${PLATFORM_VERSION}`;
 const maintainerImage = process.env.KRUNTIMES_OPERATOR_IMAGE ?? `kruntimes-operator:${PLATFORM_VERSION}`;
+// The chart's `maintainer` values (placement, resources, securityContexts of the maintainer pods).
+let maintainerPod: PodSettings;
+try {
+  maintainerPod = parsePodSettings(process.env[MAINTAINER_POD_ENV], MAINTAINER_POD_ENV);
+} catch (err) {
+  console.error(errorMessage(err));
+  process.exit(2);
+}
 // Leader election timing from the chart's leaderElection values (the elector's defaults otherwise).
 const leaseDurationSeconds = Number(process.env.KRT_LEASE_DURATION_SECONDS) || undefined;
 const renewSeconds = Number(process.env.KRT_LEASE_RENEW_SECONDS) || undefined;
@@ -48,7 +57,7 @@ if (role !== Role.Scheduler) {
         client,
         cache,
         registry: operatorRegistry,
-        config: { runtimedImage, platformNamespace: namespace, maintainerImage },
+        config: { runtimedImage, platformNamespace: namespace, maintainerImage, maintainerPod },
         instance: process.env.HOSTNAME ?? `kruntimes-${role}`,
       }),
   });

@@ -22,7 +22,7 @@ import {
 
 export type { LogStream } from './log-record.ts';
 
-export const LOG_DIR_NAME = '.krt-logs';
+export const LOG_DIR_NAME = 'logs';
 
 export const LogLimits = {
   /** One Run's log file, records included; the head is kept, the rest dropped (truncated). */

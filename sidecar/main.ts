@@ -1,4 +1,5 @@
 // runtimed entry point: the sidecar injected into every Runtime Pod.
+import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { KubeClient, loadKubeConfig } from '../lib/kube-client.ts';
@@ -14,11 +15,17 @@ import { LOG_DIR_NAME, LogStore } from './log-store.ts';
 import { runtimedRegistry } from './metrics.ts';
 import { Runtimed } from './runtimed.ts';
 
+// Group-writable, never world-readable: what runtimed creates on the workspace (sources, the
+// outputs file, the artifacts dir) is the workload's to write through the pod's fsGroup, and what
+// it keeps for itself lives in 0700 directories (lib/pod-security.ts).
+process.umask(0o007);
 const config = configFromEnv();
+await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
 const client = await KubeClient.create(loadKubeConfig(), { userAgent: 'runtimed' });
 const server = new RuntimeServerClient({ address: config.serverAddress });
-// On the workspace volume, so Run logs outlive a runtimed restart (not the pod).
-const logStore = await LogStore.open({ dir: path.join(config.workspaceRoot, LOG_DIR_NAME) });
+// On runtimed's own volume, so Run logs outlive a runtimed restart (not the pod) and the workload
+// never reads another Run's log.
+const logStore = await LogStore.open({ dir: path.join(config.stateDir, LOG_DIR_NAME) });
 // The Runtime's artifact store (PVC mount, S3 config and credentials) reaches runtimed only.
 const storeEnv = storeEnvironment();
 const artifacts = new RunArtifacts({
@@ -26,6 +33,7 @@ const artifacts = new RunArtifacts({
   store: storeEnv.configured && openStore(storeEnv.configured, storeEnv),
   storeSpec: storeEnv.configured,
   log: logger.child({ component: 'artifacts' }),
+  stagingDir: path.join(config.stateDir, 'staging'),
 });
 const serveArtifacts = artifactRoutes({ client, namespace: config.namespace, env: storeEnv });
 const runtimed = new Runtimed({

@@ -4,8 +4,9 @@
 // the same values with Go templates; test/e2e/install.e2e.ts compares `helm template` with this.
 import { parseAllDocuments } from 'yaml';
 import { API_VERSION } from '../../lib/api.ts';
+import { canonicalJson, MAINTAINER_POD_ENV } from '../../lib/pod-security.ts';
 import { manifestFiles } from './manifest-files.ts';
-import { BUILTIN_RUNTIMES, type PlatformValues, type RuntimesValues } from './values.ts';
+import { BUILTIN_RUNTIMES, type PlatformValues, type PodValues, type RuntimesValues } from './values.ts';
 
 export interface K8sObject {
   apiVersion: string;
@@ -55,14 +56,29 @@ function nonEmpty(v: object): boolean {
   return Array.isArray(v) ? v.length > 0 : Object.keys(v).length > 0;
 }
 
-/** Node selection as the charts' `{{- with }}` blocks put it: only when set, before `containers`. */
-function withPlacement(spec: PodSpec, v: PlatformValues | RuntimesValues): PodSpec {
-  const { containers, ...rest } = spec;
-  const placement: Record<string, unknown> = {};
-  if (nonEmpty(v.nodeSelector)) placement.nodeSelector = v.nodeSelector;
-  if (nonEmpty(v.tolerations)) placement.tolerations = v.tolerations;
-  if (nonEmpty(v.affinity)) placement.affinity = v.affinity;
-  return { ...rest, ...placement, containers };
+/**
+ * The pod settings as the charts' `{{- with }}` blocks put them: each only when set (an empty
+ * securityContext value removes ours), the container's securityContext on `containers[0]`.
+ */
+function withPodValues(spec: PodSpec, v: PodValues): PodSpec {
+  const { containers, securityContext: _ours, ...rest } = spec;
+  const pod: Record<string, unknown> = {};
+  if (v.priorityClassName) pod.priorityClassName = v.priorityClassName;
+  if (nonEmpty(v.imagePullSecrets)) pod.imagePullSecrets = v.imagePullSecrets;
+  if (nonEmpty(v.podSecurityContext)) pod.securityContext = v.podSecurityContext;
+  if (nonEmpty(v.nodeSelector)) pod.nodeSelector = v.nodeSelector;
+  if (nonEmpty(v.tolerations)) pod.tolerations = v.tolerations;
+  if (nonEmpty(v.affinity)) pod.affinity = v.affinity;
+  const [first, ...others] = containers;
+  const { securityContext: _theirs, ...container } = first;
+  if (nonEmpty(v.securityContext)) container.securityContext = v.securityContext;
+  return { ...rest, ...pod, containers: [container, ...others] };
+}
+
+/** The template's metadata with the podAnnotations value, when set. */
+type TemplateMetadata = { labels: Record<string, string>; annotations?: Record<string, string> };
+function withPodAnnotations(metadata: TemplateMetadata, v: PodValues): TemplateMetadata {
+  return nonEmpty(v.podAnnotations) ? { ...metadata, annotations: { ...metadata.annotations, ...v.podAnnotations } } : metadata;
 }
 
 /**
@@ -80,6 +96,8 @@ export function renderPlatform(
     KRT_LOG_LEVEL: values.logLevel,
     KRT_LEASE_DURATION_SECONDS: String(values.leaderElection.leaseDurationSeconds),
     KRT_LEASE_RENEW_SECONDS: String(values.leaderElection.renewSeconds),
+    // Helm's toJson: keys sorted, no spaces.
+    [MAINTAINER_POD_ENV]: canonicalJson(values.maintainer),
   };
   const objects: K8sObject[] = [];
   for (const manifest of platformManifests()) {
@@ -95,7 +113,7 @@ export function renderPlatform(
     if (o.kind === 'Deployment') {
       const component = o.metadata.labels?.['app.kubernetes.io/component'] as 'scheduler' | 'controller';
       const c = values[component];
-      const spec = o.spec as { replicas: number; template: { spec: PodSpec } };
+      const spec = o.spec as { replicas: number; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
       spec.replicas = c.replicas;
       const container = spec.template.spec.containers[0];
       container.image = c.image;
@@ -105,7 +123,8 @@ export function renderPlatform(
         // The chart puts resources right before securityContext; key order does not matter to the API.
         container.resources = c.resources;
       }
-      spec.template.spec = withPlacement(spec.template.spec, values);
+      spec.template.metadata = withPodAnnotations(spec.template.metadata, values);
+      spec.template.spec = withPodValues(spec.template.spec, values);
     }
     objects.push(o);
   }
@@ -128,6 +147,9 @@ export function renderPlatform(
   return objects;
 }
 
+/** The built-in Runtime Servers' writable /tmp. */
+const TMP_VOLUME = 'tmp';
+
 /** The port every Runtime Server listens on (proto/runtime/v1: runtimed dials it). */
 const RUNTIME_SERVER_PORT = 19091;
 
@@ -142,6 +164,11 @@ export function renderRuntimes(values: RuntimesValues, namespace: string): K8sOb
       ports: [{ containerPort: RUNTIME_SERVER_PORT }],
     };
     if (nonEmpty(rt.resources)) container.resources = rt.resources;
+    // A read-only root filesystem: the server and its executions write /tmp and the workspace only.
+    container.volumeMounts = [{ name: TMP_VOLUME, mountPath: '/tmp' }];
+    const runtimed: Record<string, unknown> = {};
+    if (nonEmpty(values.runtimed.resources)) runtimed.resources = values.runtimed.resources;
+    if (nonEmpty(values.runtimed.securityContext)) runtimed.securityContext = values.runtimed.securityContext;
     return {
       apiVersion: API_VERSION,
       kind: 'Runtime',
@@ -153,9 +180,10 @@ export function renderRuntimes(values: RuntimesValues, namespace: string): K8sOb
       spec: {
         replicas: rt.replicas,
         capacity: { resources: { runs: rt.capacity } },
+        ...(nonEmpty(runtimed) ? { runtimed } : {}),
         template: {
-          metadata: { labels: { runtime: name } },
-          spec: withPlacement({ containers: [container] }, values),
+          metadata: withPodAnnotations({ labels: { runtime: name } }, values),
+          spec: withPodValues({ containers: [container], volumes: [{ name: TMP_VOLUME, emptyDir: {} }] }, values),
         },
       },
     };

@@ -3,6 +3,13 @@
 // and validation that names the bad key and what it should be.
 import { parse as parseYaml } from 'yaml';
 import { UsageError } from '../errors.ts';
+import {
+  emptyPodSettings,
+  type PodSettings,
+  restrictedContainerSecurityContext,
+  restrictedPodSecurityContext,
+  type SecurityContext,
+} from '../../lib/pod-security.ts';
 
 export const LogLevel = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LogLevel)[number];
@@ -25,10 +32,21 @@ export interface PlacementValues {
   affinity: ValuesTree;
 }
 
-export interface PlatformValues extends PlacementValues {
+/** What both charts set on the pods they render, beside placement. */
+export interface PodValues extends PlacementValues {
+  priorityClassName: string;
+  podAnnotations: Record<string, string>;
+  imagePullSecrets: Array<{ name: string }>;
+  podSecurityContext: SecurityContext;
+  securityContext: SecurityContext;
+}
+
+export interface PlatformValues extends PodValues {
   scheduler: ComponentValues;
   controller: ComponentValues;
   runtimed: { image: string };
+  /** The maintainer pods, which the controller renders (passed to it as KRT_MAINTAINER_POD). */
+  maintainer: PodSettings;
   imagePullPolicy: string;
   logLevel: LogLevel;
   leaderElection: { leaseDurationSeconds: number; renewSeconds: number };
@@ -40,10 +58,12 @@ export interface RuntimeValues extends ComponentValues {
   capacity: number;
 }
 
-export interface RuntimesValues extends PlacementValues {
+export interface RuntimesValues extends PodValues {
   bash: RuntimeValues;
   python: RuntimeValues;
   imagePullPolicy: string;
+  /** spec.runtimed of the built-in Runtimes. */
+  runtimed: { resources: ValuesTree; securityContext: SecurityContext };
 }
 
 /** The image names the charts default to, tagged with the plugin's (= chart's) version. */
@@ -63,9 +83,22 @@ export function defaultPlatformValues(version: string): PlatformValues {
     logLevel: 'info',
     leaderElection: { leaseDurationSeconds: 15, renewSeconds: 5 },
     metrics: { serviceMonitor: { enabled: false, interval: '30s' } },
+    ...defaultPodValues(),
+    maintainer: emptyPodSettings(),
+  };
+}
+
+/** Restricted by default (lib/pod-security.ts), as both charts' values.yaml have it. */
+function defaultPodValues(): PodValues {
+  return {
     nodeSelector: {},
     tolerations: [],
     affinity: {},
+    priorityClassName: '',
+    podAnnotations: {},
+    imagePullSecrets: [],
+    podSecurityContext: restrictedPodSecurityContext(),
+    securityContext: restrictedContainerSecurityContext(),
   };
 }
 
@@ -81,9 +114,8 @@ export function defaultRuntimesValues(version: string): RuntimesValues {
     bash: runtime(ImageName.Bash),
     python: runtime(ImageName.Python),
     imagePullPolicy: 'IfNotPresent',
-    nodeSelector: {},
-    tolerations: [],
-    affinity: {},
+    ...defaultPodValues(),
+    runtimed: { resources: {}, securityContext: {} },
   };
 }
 
@@ -219,13 +251,35 @@ function placement(v: PlacementValues, prefix: string): void {
   if (!Array.isArray(v.tolerations) || !v.tolerations.every(isTree)) throw new ValuesError(`${prefix}tolerations`, 'expected a list of tolerations (put it in a file and pass -f)');
   map(v.affinity, `${prefix}affinity`);
 }
+function stringMap(v: unknown, key: string): void {
+  map(v, key);
+  for (const [k, s] of Object.entries(v as ValuesTree)) if (typeof s !== 'string') throw new ValuesError(`${key}.${k}`, 'expected a string');
+}
+/** Placement, pull secrets, priority class, annotations and securityContexts of one set of pods. */
+function podValues(v: PodValues | PodSettings, prefix: string): void {
+  placement(v as PlacementValues, prefix);
+  if (typeof v.priorityClassName !== 'string') throw new ValuesError(`${prefix}priorityClassName`, 'expected a string');
+  stringMap(v.podAnnotations, `${prefix}podAnnotations`);
+  if (!Array.isArray(v.imagePullSecrets) || !v.imagePullSecrets.every((s) => isTree(s) && typeof s.name === 'string' && s.name !== '')) {
+    throw new ValuesError(`${prefix}imagePullSecrets`, 'expected a list of {name: SECRET} (put it in a file and pass -f)');
+  }
+  map(v.podSecurityContext, `${prefix}podSecurityContext`);
+  map(v.securityContext, `${prefix}securityContext`);
+}
 function pullPolicy(v: unknown, key: string): void {
   if (!['Always', 'IfNotPresent', 'Never'].includes(v as string)) throw new ValuesError(key, `expected Always, IfNotPresent or Never, got ${JSON.stringify(v)}`);
 }
 
 // Keys whose contents are Kubernetes objects the charts pass through unchanged.
-const FREE_PLATFORM = new Set(['scheduler.resources', 'controller.resources', 'nodeSelector', 'affinity']);
-const FREE_RUNTIMES = new Set(['bash.resources', 'python.resources', 'nodeSelector', 'affinity']);
+const POD_FREE = ['nodeSelector', 'affinity', 'podAnnotations', 'podSecurityContext', 'securityContext'];
+const FREE_PLATFORM = new Set([
+  'scheduler.resources',
+  'controller.resources',
+  ...POD_FREE,
+  'maintainer.resources',
+  ...POD_FREE.map((k) => `maintainer.${k}`),
+]);
+const FREE_RUNTIMES = new Set(['bash.resources', 'python.resources', ...POD_FREE, 'runtimed.resources', 'runtimed.securityContext']);
 
 /** Defaults + overrides, validated. */
 export function platformValues(version: string, overrides: ValuesTree): PlatformValues {
@@ -247,7 +301,9 @@ export function platformValues(version: string, overrides: ValuesTree): Platform
   }
   if (typeof v.metrics.serviceMonitor.enabled !== 'boolean') throw new ValuesError('metrics.serviceMonitor.enabled', 'expected true or false');
   if (!/^\d+(ms|s|m|h)$/.test(String(v.metrics.serviceMonitor.interval))) throw new ValuesError('metrics.serviceMonitor.interval', `expected a Prometheus duration such as 30s, got ${JSON.stringify(v.metrics.serviceMonitor.interval)}`);
-  placement(v, '');
+  podValues(v, '');
+  podValues(v.maintainer, 'maintainer.');
+  map(v.maintainer.resources, 'maintainer.resources');
   return v;
 }
 
@@ -263,7 +319,9 @@ export function runtimesValues(version: string, overrides: ValuesTree): Runtimes
     map(v[name].resources, `${name}.resources`);
   }
   pullPolicy(v.imagePullPolicy, 'runtimes.imagePullPolicy');
-  placement(v, 'runtimes.');
+  podValues(v, 'runtimes.');
+  map(v.runtimed.resources, 'runtimes.runtimed.resources');
+  map(v.runtimed.securityContext, 'runtimes.runtimed.securityContext');
   return v;
 }
 

@@ -4,6 +4,7 @@
 import {
   Annotation,
   API_VERSION,
+  Component,
   DEFAULT_CAPACITY_RUNS,
   DEFAULT_REPLICAS,
   Label,
@@ -17,6 +18,17 @@ import {
   WORKSPACE_VOLUME,
 } from '../../lib/api.ts';
 import { ARTIFACT_MOUNT, StoreEnv } from '../../lib/artifact-store/open-store.ts';
+import {
+  mergeSecurityContext,
+  type PodSettings,
+  RUNTIMED_STATE_ENV,
+  RUNTIMED_STATE_MOUNT,
+  RUNTIMED_STATE_VOLUME,
+  RUNTIMED_TMP_VOLUME,
+  runtimedSecurityContext,
+  runtimePodSecurityContext,
+} from '../../lib/pod-security.ts';
+import { withMaintainerPod } from './maintainer-pod.ts';
 import { renderMaintainerObjects, type RetainedStores } from './render-maintainer.ts';
 
 export interface RenderConfig {
@@ -26,6 +38,8 @@ export interface RenderConfig {
   platformNamespace: string;
   /** Image of the runtime maintainer (the operator's image, args [maintainer]). */
   maintainerImage: string;
+  /** The maintainer pods' settings (the platform chart's `maintainer` values); none when unset. */
+  maintainerPod?: PodSettings;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kubernetes manifests are open-ended objects
@@ -134,7 +148,12 @@ export function renderRuntimeObjects(runtime: Runtime, config: RenderConfig, ret
     renderDeployment(runtime, config, sa, !userSA),
   );
   if (runtime.spec.artifactStore) objects.push(...renderMaintainerObjects(runtime, config, retained));
-  return objects;
+  // The maintainer pod: restricted, with the chart user's settings (maintainer-pod.ts).
+  return objects.map((o) =>
+    o.kind === 'Deployment' && o.metadata.labels[Label.Component] === Component.RuntimeMaintainer
+      ? withMaintainerPod(o, config.maintainerPod)
+      : o,
+  );
 }
 
 export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: string, ownToken: boolean): Obj {
@@ -167,6 +186,9 @@ export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: str
       { name: 'RUNTIME_NAME', value: name },
       { name: 'KRUNTIME_SERVER_ADDR', value: `127.0.0.1:${runtimeServerPort(runtime)}` },
       { name: 'KRUNTIME_WORKSPACE', value: WORKSPACE_MOUNT },
+      { name: RUNTIMED_STATE_ENV, value: RUNTIMED_STATE_MOUNT },
+      // Its uid has no passwd entry and the root filesystem is read-only: git and ssh write here.
+      { name: 'HOME', value: '/tmp' },
       ...artifactStoreEnv(runtime.spec),
       ...gitEnv(runtime.spec),
     ],
@@ -181,8 +203,12 @@ export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: str
       periodSeconds: 10,
       failureThreshold: 6,
     },
+    ...(runtime.spec.runtimed?.resources ? { resources: runtime.spec.runtimed.resources } : {}),
+    securityContext: mergeSecurityContext(runtimedSecurityContext(), runtime.spec.runtimed?.securityContext),
     volumeMounts: [
       workspaceMount,
+      { name: RUNTIMED_STATE_VOLUME, mountPath: RUNTIMED_STATE_MOUNT },
+      { name: RUNTIMED_TMP_VOLUME, mountPath: '/tmp' },
       ...(ownToken ? [{ name: TOKEN_VOLUME, mountPath: TOKEN_PATH, readOnly: true }] : []),
       ...artifactStoreMounts(runtime.spec),
       ...gitMounts(runtime.spec),
@@ -190,10 +216,17 @@ export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: str
   };
   const volumes = ((podSpec.volumes as Obj[]) ?? []).filter(
     (v) =>
-      v.name !== WORKSPACE_VOLUME && v.name !== TOKEN_VOLUME && v.name !== ARTIFACT_VOLUME && v.name !== GIT_CA_VOLUME,
+      v.name !== WORKSPACE_VOLUME &&
+      v.name !== TOKEN_VOLUME &&
+      v.name !== ARTIFACT_VOLUME &&
+      v.name !== GIT_CA_VOLUME &&
+      v.name !== RUNTIMED_STATE_VOLUME &&
+      v.name !== RUNTIMED_TMP_VOLUME,
   );
   volumes.push(
     { name: WORKSPACE_VOLUME, emptyDir: {} },
+    { name: RUNTIMED_STATE_VOLUME, emptyDir: {} },
+    { name: RUNTIMED_TMP_VOLUME, emptyDir: {} },
     ...artifactStoreVolumes(runtime.spec),
     ...gitVolumes(runtime.spec),
   );
@@ -228,6 +261,8 @@ export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: str
         },
         spec: {
           ...podSpec,
+          // Ours are defaults: the template's own securityContext wins key by key.
+          securityContext: mergeSecurityContext(runtimePodSecurityContext(), podSpec.securityContext),
           serviceAccountName: sa,
           ...(ownToken ? { automountServiceAccountToken: false } : {}),
           containers: [...containers, runtimed],

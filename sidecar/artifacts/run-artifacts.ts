@@ -1,6 +1,7 @@
 // runtimed's artifact step, between the end of an execution and the terminal status write:
 // collect $KRUNTIME_ARTIFACTS_DIR, add the cleanup finalizer to the Run, upload, and return the
 // refs and store snapshot for status. A failed upload deletes what this attempt uploaded.
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type ArtifactRef, type ArtifactStoreSpec, Finalizer, Reason, type Run, RunPhase } from '../../lib/api.ts';
 import { storeSnapshot } from '../../lib/artifact-store/open-store.ts';
@@ -19,6 +20,11 @@ export interface RunArtifactsOptions {
   storeSpec?: ArtifactStoreSpec;
   log: Logger;
   limits?: CollectLimits;
+  /**
+   * Where the packed artifacts wait for upload, one directory per Run removed afterwards: runtimed's
+   * own volume, which the workload cannot reach. Unset: next to the artifacts dir (tests).
+   */
+  stagingDir?: string;
 }
 
 export interface StoredArtifacts {
@@ -37,13 +43,23 @@ export class RunArtifacts {
   }
 
   async store(run: Run, artifactsDir: string, outcome: Outcome): Promise<StoredArtifacts> {
+    const staging = this.o.stagingDir;
+    const scratchDir = staging ? path.join(staging, run.metadata.uid!) : path.join(path.dirname(artifactsDir), 'packed');
+    try {
+      return await this.collectAndStore(run, artifactsDir, outcome, scratchDir);
+    } finally {
+      if (staging) await rm(scratchDir, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+
+  private async collectAndStore(run: Run, artifactsDir: string, outcome: Outcome, scratchDir: string): Promise<StoredArtifacts> {
     const ns = run.metadata.namespace!;
     const uid = run.metadata.uid!;
     let collected;
     try {
       collected = await collectArtifacts({
         dir: artifactsDir,
-        scratchDir: path.join(path.dirname(artifactsDir), 'packed'),
+        scratchDir,
         limits: this.o.limits,
       });
     } catch (err) {

@@ -245,10 +245,12 @@ describe('CRDs', () => {
         'capacity',
         'template',
         'daemonImage',
+        'runtimed',
         'git',
         'artifactStore',
       ]);
       assert.deepEqual(props(at(root(runtime), 'spec')), spec);
+      assert.deepEqual(props(at(root(runtime), 'spec.runtimed')), ['resources', 'securityContext']);
       assert.deepEqual(props(at(root(runtime), 'spec.git')), ['caBundleRef']);
       assert.deepEqual(props(at(root(runtime), 'spec.git.caBundleRef')), ['key', 'name']);
       assert.deepEqual(props(at(root(runtime), 'spec.artifactStore')), ['filesystem', 's3']);

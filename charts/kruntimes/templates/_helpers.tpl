@@ -18,8 +18,23 @@ spec:
   template:
     metadata:
       labels: { app.kubernetes.io/name: kruntimes, app.kubernetes.io/component: {{ .component }} }
+      {{- with $v.podAnnotations }}
+      annotations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
     spec:
       serviceAccountName: kruntimes-{{ .component }}
+      {{- with $v.priorityClassName }}
+      priorityClassName: {{ . | quote }}
+      {{- end }}
+      {{- with $v.imagePullSecrets }}
+      imagePullSecrets:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $v.podSecurityContext }}
+      securityContext:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
       {{- with $v.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}
@@ -48,6 +63,11 @@ spec:
               value: {{ $v.leaderElection.leaseDurationSeconds | quote }}
             - name: KRT_LEASE_RENEW_SECONDS
               value: {{ $v.leaderElection.renewSeconds | quote }}
+            {{- if eq .component "controller" }}
+            # The maintainer pods' settings, rendered by the controller (lib/pod-security.ts).
+            - name: KRT_MAINTAINER_POD
+              value: {{ $v.maintainer | toJson | quote }}
+            {{- end }}
           ports:
             - { name: health, containerPort: 8081 }
           readinessProbe:
@@ -60,10 +80,10 @@ spec:
           resources:
             {{- toYaml . | nindent 12 }}
           {{- end }}
+          {{- with $v.securityContext }}
           securityContext:
-            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            runAsNonRoot: false
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
 {{- end -}}
 
 {{- define "kruntimes.metricsService" -}}
