@@ -32,7 +32,8 @@ export async function serveRuntime(options: ServeOptions): Promise<RuntimeServer
       ...options,
       logger,
       port: numberFromEnv(ServerEnv.Port, RUNTIME_SERVER_PORT),
-      host: env[ServerEnv.Host] || '0.0.0.0',
+      // Unset: the server's default, 127.0.0.1 (runtimed is the only way in).
+      host: env[ServerEnv.Host] || undefined,
       killGraceMs: numberFromEnv(ServerEnv.KillGraceSeconds, DEFAULT_KILL_GRACE_SECONDS) * 1000,
     });
   } catch (err) {

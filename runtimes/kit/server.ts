@@ -35,7 +35,10 @@ export interface RuntimeServerOptions {
   name?: string;
   /** Default 19091; 0 picks a free port (see RuntimeServer.port). */
   port?: number;
-  /** Default '0.0.0.0'. */
+  /**
+   * Default '127.0.0.1': runtimed, in the same pod, is the only client; '0.0.0.0' (KRUNTIME_HOST)
+   * opens it to the pod network, where the Runtime's NetworkPolicy is all that guards it.
+   */
   host?: string;
   /** Extra readiness for Health, e.g. "interpreter not found". Called per Health call. */
   health?: () => HealthResponse;
@@ -77,7 +80,7 @@ export interface ShutdownOptions {
 
 const DEFAULTS = {
   name: 'runtime',
-  host: '0.0.0.0',
+  host: '127.0.0.1',
   killGraceMs: 3000,
   lingerMs: 100,
   maxFinished: 1000,

@@ -67,6 +67,8 @@ function podManifest(name: string, extra: { runAsUser?: number } = {}): string {
         name: 'runtime',
         image: IMAGE,
         imagePullPolicy: 'IfNotPresent',
+        // The kubelet's TCP probe dials the pod IP; the server listens on 127.0.0.1 unless told.
+        env: [{ name: 'KRUNTIME_HOST', value: '0.0.0.0' }],
         readinessProbe: { tcpSocket: { port: RUNTIME_PORT }, periodSeconds: 2 },
         securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
       }],
