@@ -153,8 +153,14 @@ describe('Helm charts and kubectl krt install | upgrade | uninstall', function (
     assert.equal(docs(byDefault.stdout).length, manifests.length);
 
     const sets = ['scheduler.replicas=2', 'controller.image=reg.example/op:9.9.9', 'runtimed.image=reg.example/rd:9.9.9', 'logLevel=debug',
-      'nodeSelector.disk=ssd', 'controller.resources.limits.cpu=2', 'metrics.serviceMonitor.enabled=true'];
-    const withValues = await helm(['template', 'kruntimes', 'charts/kruntimes', '-n', 'elsewhere',
+      'nodeSelector.disk=ssd', 'controller.resources.limits.cpu=2', 'metrics.serviceMonitor.enabled=true',
+      'priorityClassName=high', 'podAnnotations.team=a', 'podSecurityContext.runAsUser=2000', 'securityContext.readOnlyRootFilesystem=false',
+      'maintainer.priorityClassName=low', 'maintainer.resources.requests.cpu=10m', 'maintainer.podSecurityContext.runAsUser=3000'];
+    // Lists go in a file (as with the plugin's -f).
+    const valuesDir = mkdtempSync(path.join(tmpdir(), 'krt-chart-values-'));
+    const listsFile = path.join(valuesDir, 'lists.yaml');
+    writeFileSync(listsFile, 'imagePullSecrets: [{ name: regcred }]\nmaintainer:\n  tolerations: [{ key: dedicated, operator: Exists }]\n');
+    const withValues = await helm(['template', 'kruntimes', 'charts/kruntimes', '-n', 'elsewhere', '-f', listsFile,
       '--api-versions', 'monitoring.coreos.com/v1/ServiceMonitor', ...sets.flatMap((s) => ['--set', s])]);
     ok(withValues, 'template with values');
     const values = platformValues(VERSION, {
@@ -164,6 +170,17 @@ describe('Helm charts and kubectl krt install | upgrade | uninstall', function (
       logLevel: 'debug',
       nodeSelector: { disk: 'ssd' },
       metrics: { serviceMonitor: { enabled: true } },
+      priorityClassName: 'high',
+      podAnnotations: { team: 'a' },
+      podSecurityContext: { runAsUser: 2000 },
+      securityContext: { readOnlyRootFilesystem: false },
+      imagePullSecrets: [{ name: 'regcred' }],
+      maintainer: {
+        priorityClassName: 'low',
+        resources: { requests: { cpu: '10m' } },
+        podSecurityContext: { runAsUser: 3000 },
+        tolerations: [{ key: 'dedicated', operator: 'Exists' }],
+      },
     });
     const ours = renderPlatform(values, { namespace: 'elsewhere', capabilities: { serviceMonitor: true }, includeNamespace: false });
     assert.ok(ours.some((o) => o.kind === 'ServiceMonitor'));
@@ -175,6 +192,22 @@ describe('Helm charts and kubectl krt install | upgrade | uninstall', function (
     assert.deepEqual(
       docs(rt.stdout),
       renderRuntimes(runtimesValues(VERSION, { bash: { capacity: 8 }, python: { image: 'reg.example/py:2.0.0' } }), 'team'),
+    );
+    const rtSets = ['runtimed.resources.requests.cpu=20m', 'runtimed.securityContext.runAsUser=70000', 'priorityClassName=batch',
+      'podAnnotations.team=a', 'securityContext.readOnlyRootFilesystem=false', 'podSecurityContext.fsGroup=3000'];
+    const rtWithValues = await helm(['template', 'r', 'charts/kruntimes-runtimes', '-n', 'team', '-f', listsFile,
+      ...rtSets.flatMap((s) => ['--set', s])]);
+    ok(rtWithValues, 'template runtimes with values');
+    assert.deepEqual(
+      docs(rtWithValues.stdout),
+      renderRuntimes(runtimesValues(VERSION, {
+        runtimed: { resources: { requests: { cpu: '20m' } }, securityContext: { runAsUser: 70000 } },
+        priorityClassName: 'batch',
+        podAnnotations: { team: 'a' },
+        securityContext: { readOnlyRootFilesystem: false },
+        podSecurityContext: { fsGroup: 3000 },
+        imagePullSecrets: [{ name: 'regcred' }],
+      }), 'team'),
     );
   });
 
