@@ -4,8 +4,11 @@
 // go.mod has replace directives (`go install pkg@version` refuses those). k8s.io/kubernetes needs its
 // staging modules mapped to their published v0.X.Y, derived from its own go.mod as build-binaries.sh does.
 // Idempotent: a component whose binaries exist is not rebuilt; a new version builds into a new directory.
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+// A recipe may carry patches (patches/*.patch): the module is then copied from the module cache,
+// patched, and `replace`d in the wrapper, and the patches' hash names the cache directory.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from './exec.ts';
 import { componentDir, realNodePaths, Versions } from './versions.ts';
@@ -27,7 +30,11 @@ export interface GoRecipe {
   kubernetesStaging?: boolean;
   /** Debian packages the build needs (headers for cgo). */
   debianBuildDeps?: string[];
+  /** Files in patches/ applied (`patch -p1`, in order) to a copy of the module before building. */
+  patches?: string[];
 }
+
+export const PATCHES_DIR = path.join(import.meta.dirname, 'patches');
 
 /** Upstream's version ldflags (hack/lib/version.sh sets both packages), as in build-binaries.sh. */
 export function kubernetesVersionLdflags(version: string): string[] {
@@ -106,12 +113,16 @@ export const RECIPES: readonly GoRecipe[] = [
     module: 'sigs.k8s.io/kube-network-policies',
     tag: `v${Versions.kubeNetworkPolicies}`,
     // The module's only main (cmd/main.go): the standalone agent (NetworkPolicy, optionally
-    // AdminNetworkPolicy with --admin-network-policy). It needs nftables with the `queue`
-    // expression (CONFIG_NFT_QUEUE) and nfnetlink_queue, NET_ADMIN, and optionally NRI from containerd.
+    // AdminNetworkPolicy with --admin-network-policy). It needs nfnetlink_queue, NET_ADMIN, and
+    // optionally NRI from containerd. Upstream queues with nft's `queue` expression
+    // (CONFIG_NFT_QUEUE, which this machine's kernel lacks); the patch falls back to the xt NFQUEUE
+    // target through nft_compat and adds --kubeconfig for running as a host process.
     binaries: { 'kube-network-policies': 'sigs.k8s.io/kube-network-policies/cmd' },
     cgo: false,
     tags: [],
     ldflags: [],
+    debianBuildDeps: ['patch'],
+    patches: ['kube-network-policies-v0.8.0-xt-nfqueue.patch'],
   },
 ];
 
@@ -143,8 +154,22 @@ export function goEnv(recipe: GoRecipe): NodeJS.ProcessEnv {
   return env;
 }
 
+/** `-patched-<hash12>` of the patches' contents (in order), or '' for an unpatched recipe. */
+export function patchSuffix(patchContents: readonly string[]): string {
+  if (!patchContents.length) return '';
+  const h = createHash('sha256');
+  for (const c of patchContents) h.update(createHash('sha256').update(c).digest('hex'));
+  return `-patched-${h.digest('hex').slice(0, 12)}`;
+}
+
+/** The recipe's cache directory: its version, plus the patches' hash when it has patches. */
+export function recipeDir(recipe: GoRecipe, cache?: string): string {
+  const contents = (recipe.patches ?? []).map((p) => readFileSync(path.join(PATCHES_DIR, p), 'utf8'));
+  return componentDir(recipe.name, `${recipe.version}${patchSuffix(contents)}`, cache);
+}
+
 export function binDir(recipe: GoRecipe, cache?: string): string {
-  return path.join(componentDir(recipe.name, recipe.version, cache), 'bin');
+  return path.join(recipeDir(recipe, cache), 'bin');
 }
 
 export function isBuilt(recipe: GoRecipe, cache?: string): boolean {
@@ -155,7 +180,7 @@ export function isBuilt(recipe: GoRecipe, cache?: string): boolean {
 /** Builds one component unless its binaries are cached; returns whether it built. */
 export async function buildComponent(recipe: GoRecipe, cache?: string): Promise<boolean> {
   if (isBuilt(recipe, cache)) return false;
-  const dir = componentDir(recipe.name, recipe.version, cache);
+  const dir = recipeDir(recipe, cache);
   const src = path.join(dir, 'src');
   const log = path.join(realNodePaths(cache).logs, `${recipe.name}-v${recipe.version}.log`);
   const env = goEnv(recipe);
@@ -166,12 +191,26 @@ export async function buildComponent(recipe: GoRecipe, cache?: string): Promise<
     const info = JSON.parse(await run('go', ['mod', 'download', '-json', `${recipe.module}@${recipe.tag}`], { cwd: src, env })) as { GoMod: string };
     for (const r of stagingReplaces(await readFile(info.GoMod, 'utf8'), recipe.version)) await go(['mod', 'edit', `-replace=${r}`]);
   }
+  if (recipe.patches?.length) await patchedCopy(recipe, src, env, log);
   await go(['get', ...Object.values(recipe.binaries).map((p) => `${p}@${recipe.tag}`)]);
   const tmp = path.join(dir, 'bin.tmp');
   await rm(tmp, { recursive: true, force: true });
   for (const args of goBuildArgs(recipe, tmp)) await go(args);
   await rm(path.join(dir, 'bin'), { recursive: true, force: true });
   await rename(tmp, path.join(dir, 'bin'));
-  await writeFile(path.join(dir, 'VERSION'), `${recipe.module}@${recipe.tag}\n`);
+  await writeFile(path.join(dir, 'VERSION'), `${recipe.module}@${recipe.tag}${recipe.patches?.length ? ` + ${recipe.patches.join(' ')}` : ''}\n`);
   return true;
+}
+
+/** src/patched: the module at its tag, from the module cache, with the recipe's patches; the wrapper replaces the module with it. */
+async function patchedCopy(recipe: GoRecipe, src: string, env: NodeJS.ProcessEnv, log: string): Promise<void> {
+  const info = JSON.parse(await run('go', ['mod', 'download', '-json', `${recipe.module}@${recipe.tag}`], { cwd: src, env })) as { Dir: string };
+  const copy = path.join(src, 'patched');
+  await rm(copy, { recursive: true, force: true });
+  await cp(info.Dir, copy, { recursive: true });
+  await run('chmod', ['-R', 'u+w', copy]); // the module cache is read-only
+  for (const p of recipe.patches ?? []) {
+    await run('patch', ['-p1', '--batch', '--forward', '--no-backup-if-mismatch', '-d', copy, '-i', path.join(PATCHES_DIR, p)], { log });
+  }
+  await run('go', ['mod', 'edit', `-replace=${recipe.module}=./patched`], { cwd: src, env, log });
 }

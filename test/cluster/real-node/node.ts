@@ -11,7 +11,8 @@
 // the k8s.io namespace, issues the kubelet's client and serving certificates from the cluster CA,
 // binds system:node:krt-real-0 to system:node, creates the bridge krt1 and an nft DNAT of the
 // `kubernetes` ClusterIP to the apiserver, then starts the kubelet (registering node krt-real-0,
-// labelled kruntimes.io/node-kind=real and tainted kruntimes.io/real-node=true:NoSchedule). It never
+// labelled kruntimes.io/node-kind=real and tainted kruntimes.io/real-node=true:NoSchedule), and the
+// NetworkPolicy agent kube-network-policies for it (network-policy.ts). It never
 // restarts or reconfigures a control plane component or the node agent. The processes run detached;
 // their pids (and a marker of their command line) are in <cache>/real-node/node/pids.json, so `down`
 // stops exactly them, plus the containerd shims that name our socket. join.ts has the pure parts.
@@ -36,6 +37,7 @@ import {
   renderNodeClusterRoleBinding,
   serviceDnat,
 } from './join.ts';
+import { agentArgs, agentClientSubject, agentNftCleanup, NETWORK_POLICY_AGENT, networkPolicyPaths, renderAgentRbac } from './network-policy.ts';
 import { REAL_NODE_KUBELET_PORTS, REAL_NODE_NETWORK, renderCniConflist, renderKubeletConfig } from './node-config.ts';
 import { PAUSE_IMAGE } from './pause-image.ts';
 import { realNodePaths } from './versions.ts';
@@ -50,6 +52,7 @@ const bins = {
   runc: path.join(binDir(recipe('runc')), 'runc'),
   kubelet: path.join(binDir(recipe('kubelet')), 'kubelet'),
   cni: binDir(recipe('cni-plugins')),
+  networkPolicies: path.join(binDir(recipe('kube-network-policies')), 'kube-network-policies'),
 };
 const started = Date.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -88,7 +91,7 @@ const ctr = (args: string[], timeoutMs?: number) => sh(bins.ctr, ['--address', c
 // ---- processes ---------------------------------------------------------------------------------
 
 interface Proc {
-  name: 'containerd' | 'kubelet';
+  name: 'containerd' | 'kubelet' | 'kube-network-policies';
   pid: number;
   /** A string the process's command line contains (our config path), so a reused pid is not ours. */
   marker: string;
@@ -132,10 +135,10 @@ async function startDetached(name: Proc['name'], command: string, args: string[]
   return pid;
 }
 
-async function stopProc(p: Proc, graceMs: number): Promise<void> {
+async function stopProc(p: Proc, graceMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!isRunning(p)) return;
   say(`stopping ${p.name} (pid ${p.pid})`);
-  process.kill(p.pid, 'SIGTERM');
+  process.kill(p.pid, signal);
   for (let t = 0; t < graceMs && isRunning(p); t += 100) await sleep(100);
   if (isRunning(p)) process.kill(p.pid, 'SIGKILL');
   for (let i = 0; i < 50 && isRunning(p); i++) await sleep(100);
@@ -344,10 +347,50 @@ async function up(): Promise<void> {
   await startContainerd();
   await importImages();
   await must('kubectl', ['apply', '-f', '-'], { input: renderNodeClusterRoleBinding(), env: kubectlEnv });
+  await startNetworkPolicyAgent();
   await startKubelet();
   const node = await waitReady(180_000);
   const ip = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
   say(`node ${REAL_NODE.name} Ready: InternalIP ${ip}, kubelet port ${node.status?.daemonEndpoints?.kubeletEndpoint?.Port}, taints ${JSON.stringify(node.spec?.taints ?? [])}`);
+}
+
+// ---- the NetworkPolicy agent (network-policy.ts) ----------------------------------------------
+
+const np = networkPolicyPaths(jp);
+
+async function startNetworkPolicyAgent(): Promise<void> {
+  await ensureCert(np.client, agentClientSubject(), kubeletClientExtensions());
+  await writeFile(np.kubeconfig, renderKubeletKubeconfig({
+    server: KUBELET_API_SERVER,
+    caFile: cluster.ca.cert,
+    certFile: np.client.cert,
+    keyFile: np.client.key,
+    user: NETWORK_POLICY_AGENT.user,
+  }), { mode: 0o600 });
+  await must('kubectl', ['apply', '-f', '-'], { input: renderAgentRbac(), env: kubectlEnv });
+  const now = await running('kube-network-policies');
+  if (now) {
+    say(`kube-network-policies runs (pid ${now.pid})`);
+    return;
+  }
+  const pid = await startDetached('kube-network-policies', bins.networkPolicies, agentArgs(np.kubeconfig), np.kubeconfig, process.env);
+  // Its table appears once its informers have synced: from then on it enforces.
+  const deadline = Date.now() + 60_000;
+  while ((await sh('nft', ['list', 'table', 'inet', NETWORK_POLICY_AGENT.nftTable])).code !== 0) {
+    if (!cmdline(pid)) throw new Error(`kube-network-policies exited; see ${path.join(jp.logs, 'kube-network-policies.log')}`);
+    if (Date.now() > deadline) throw new Error(`kube-network-policies made no nft table in 60 s; see ${path.join(jp.logs, 'kube-network-policies.log')}`);
+    await sleep(200);
+  }
+  say(`kube-network-policies started (pid ${pid}, nfqueue ${NETWORK_POLICY_AGENT.queue}, table inet ${NETWORK_POLICY_AGENT.nftTable})`);
+}
+
+async function stopNetworkPolicyAgent(): Promise<void> {
+  const agent = await running('kube-network-policies');
+  // SIGINT: it deletes its table, after a 5 s grace period of its own.
+  if (agent) await stopProc(agent, 15_000, NETWORK_POLICY_AGENT.stopSignal);
+  const cleanup = agentNftCleanup(await must('nft', ['-j', 'list', 'tables']));
+  if (cleanup) await must('nft', ['-f', '-'], { input: cleanup });
+  await kubectl(['delete', 'clusterrolebinding,clusterrole', NETWORK_POLICY_AGENT.clusterRole, '--ignore-not-found']);
 }
 
 // ---- down --------------------------------------------------------------------------------------
@@ -360,6 +403,7 @@ async function down(): Promise<void> {
     await kubectl(['delete', 'pods', '-A', '--field-selector', `spec.nodeName=${REAL_NODE.name}`, '--wait=true', '--timeout=60s'], { timeoutMs: 90_000 });
   }
   if (kubelet) await stopProc(kubelet, 10_000);
+  await stopNetworkPolicyAgent();
   const containerd = await running('containerd');
   if (containerd && (await ctr(['version'])).code === 0) {
     const tasks = (await ctr(['task', 'ls', '-q'])).stdout.split('\n').filter(Boolean);
@@ -442,6 +486,7 @@ async function status(): Promise<void> {
   }
   lines.push(`bridge ${REAL_NODE_NETWORK.bridge}: ${(await sh('ip', ['link', 'show', REAL_NODE_NETWORK.bridge])).code === 0 ? 'present' : 'absent'}`);
   lines.push(`nft table ip ${REAL_NODE.nftTable}: ${(await sh('nft', ['list', 'table', 'ip', REAL_NODE.nftTable])).code === 0 ? 'present' : 'absent'}`);
+  lines.push(`nft table inet ${NETWORK_POLICY_AGENT.nftTable}: ${(await sh('nft', ['list', 'table', 'inet', NETWORK_POLICY_AGENT.nftTable])).code === 0 ? 'present' : 'absent'}`);
   lines.push(`files: ${jp.root}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
