@@ -96,6 +96,8 @@ export type RunConditionType = (typeof RunConditionType)[keyof typeof RunConditi
 export const RuntimeConditionType = {
   Ready: 'Ready',
   Available: 'Available',
+  /** Whether runtimed in the Runtime Pods gets API credentials, and whose (its own ServiceAccount or a shared one). */
+  RuntimedCredentials: 'RuntimedCredentials',
 } as const;
 
 export const Label = {

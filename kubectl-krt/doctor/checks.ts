@@ -15,18 +15,22 @@ import {
   RunPhase,
   RUNTIME_CONTAINER,
   type Runtime,
+  RuntimeConditionType,
   WorkflowPhase,
   WorkflowReason,
   isWorkflowTerminal,
 } from '../../lib/api.ts';
 import { allTasks, workflowLabelValue } from '../../lib/workflow-names.ts';
 import { imageVersion, versionSkew } from '../platform-version.ts';
+import { guardProblems, renderedGuards } from './guards.ts';
 import { type DeploymentView, type Finding, type PodView, type Snapshot, Status } from './snapshot.ts';
 
 export const Check = {
   Crds: 'crds',
   ControlPlane: 'control-plane',
   Runtime: 'runtime',
+  /** The objects that guard a Runtime's pods, and runtimed's credentials. */
+  Guards: 'guards',
   Workflow: 'workflow',
   RuntimePods: 'runtime-pods',
   PendingRun: 'pending-run',
@@ -293,6 +297,63 @@ export function checkRuntimes(s: Snapshot): Finding[] {
         status: Status.Ok,
         title: `Runtime ${ns}/${name}: ${ready}/${desired} pods ready`,
         evidence: [`Deployment ${depName}: ${dep.readyReplicas}/${dep.replicas} ready`],
+        next: [],
+      });
+    }
+  }
+  return findings;
+}
+
+/**
+ * The objects that guard each Runtime's pods (runtimed's ServiceAccount, Role, RoleBinding, the
+ * NetworkPolicy) against what the Runtime controller renders, and runtimed's credentials as the
+ * RuntimedCredentials condition tells them.
+ */
+export function checkGuards(s: Snapshot): Finding[] {
+  const findings: Finding[] = [];
+  for (const rt of s.runtimes) {
+    const ns = rt.metadata.namespace!;
+    const name = rt.metadata.name!;
+    const base = { check: Check.Guards, namespace: ns, runtime: name };
+    const credentials = cond(rt.status?.conditions, RuntimeConditionType.RuntimedCredentials);
+    if (credentials?.status === 'False') {
+      const sa = (rt.spec.template.spec as { serviceAccountName?: string }).serviceAccountName;
+      findings.push({
+        ...base,
+        status: Status.Problem,
+        title: `Runtime ${ns}/${name}: runtimed has no API credentials`,
+        evidence: [`RuntimedCredentials: ${credentials.message ?? credentials.reason ?? ''}`],
+        next: [
+          `kubectl describe runtime ${name} -n ${ns}`,
+          ...(sa ? [`kubectl get serviceaccount ${sa} -n ${ns} -o yaml`] : []),
+          `kubectl rollout restart deployment/runtime-${name} -n ${ns}   # after the fix: pods get their token when created`,
+        ],
+      });
+    }
+    if (!s.guards) continue; // unreadable: the access check says so
+    const problems = guardProblems(rt, s.platformNamespace, s.guards);
+    if (problems.length) {
+      findings.push({
+        ...base,
+        status: Status.Problem,
+        title: `Runtime ${ns}/${name}: objects guarding its pods are missing or altered`,
+        evidence: [
+          ...problems.map((p) => `${p.object}: ${p.problem}`),
+          'the Runtime controller puts these back at once: is kruntimes-controller running, and may it apply them?',
+          `Runtime Ready: ${cond(rt.status?.conditions, 'Ready')?.message ?? 'no status yet'}`,
+        ],
+        next: [
+          `kubectl get serviceaccount,role,rolebinding,networkpolicy -n ${ns} -l runtime=${name}`,
+          `kubectl get deploy kruntimes-controller -n ${s.platformNamespace}`,
+          `kubectl logs deploy/kruntimes-controller -n ${s.platformNamespace}`,
+        ],
+      });
+    } else {
+      findings.push({
+        ...base,
+        status: Status.Ok,
+        title: `Runtime ${ns}/${name}: ${renderedGuards(rt, s.platformNamespace).map((o) => o.kind).join(', ')} in place`,
+        evidence: [],
         next: [],
       });
     }
@@ -590,6 +651,7 @@ export function allChecks(s: Snapshot): Finding[] {
     ...checkCrds(s),
     ...checkControlPlane(s),
     ...checkRuntimes(s),
+    ...checkGuards(s),
     ...checkRuntimePods(s),
     ...checkPendingRuns(s),
     ...checkScheduledRuns(s),

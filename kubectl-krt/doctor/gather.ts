@@ -2,10 +2,11 @@
 // and the checks say so, rather than failing the whole diagnosis.
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { Annotation, Label, type Run, type Runtime, type Workflow } from '../../lib/api.ts';
-import { isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
+import { collectionPath, isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { renderCrds } from '../install/render.ts';
 import { ForbiddenError } from '../kube/connection.ts';
 import { OPERATOR_DEPLOYMENTS, PLATFORM_NAMESPACE } from '../platform-version.ts';
+import { GUARD_KINDS, type GuardKind, type GuardView } from './guards.ts';
 import type { AccessView, CrdView, DeploymentView, PodView, Snapshot } from './snapshot.ts';
 
 export const PERMISSIONS = [
@@ -186,6 +187,7 @@ export async function gatherSnapshot(
   let secrets: Set<string> | undefined = new Set();
   let configMaps: Set<string> | undefined = new Set();
   const access: AccessView[] = [];
+  let guards: GuardView[] | undefined = [];
   for (const ns of namespaces) {
     const deps = await attempt(`Deployments in ${ns}`, async () => (await client.get<{ items: V1Deployment[] }>(Paths.deployments(ns))).items, []);
     deployments.push(...deps.map(deploymentView));
@@ -195,6 +197,20 @@ export async function gatherSnapshot(
       [],
     );
     pods.push(...ps.map(podView));
+    if (guards) {
+      const found = await attempt(
+        `ServiceAccounts, Roles, RoleBindings and NetworkPolicies in ${ns}`,
+        () =>
+          Promise.all(
+            (Object.entries(GUARD_KINDS) as Array<[GuardKind, string]>).map(async ([kind, apiVersion]) => {
+              const list = await client.get<{ items: Loose[] }>(collectionPath(apiVersion, kind, ns));
+              return list.items.map((object) => ({ kind, object }));
+            }),
+          ),
+        undefined,
+      );
+      guards = found ? [...guards, ...found.flat()] : undefined;
+    }
     // Optional: without permission to list them, pods' own errors still tell of missing ones.
     try {
       for (const s of (await client.get<{ items: Loose[] }>(`/api/v1/namespaces/${ns}/secrets`)).items) secrets?.add(`${ns}/${s.metadata.name}`);
@@ -235,6 +251,7 @@ export async function gatherSnapshot(
     secrets,
     configMaps,
     access,
+    guards,
     unreadable,
   };
 }

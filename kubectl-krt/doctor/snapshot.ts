@@ -1,5 +1,6 @@
 // What kubectl krt doctor looks at, gathered once: the checks (checks.ts) are pure functions of it.
 import type { Condition, Run, Runtime, Workflow } from '../../lib/api.ts';
+import type { GuardView } from './guards.ts';
 
 export const Status = {
   Ok: 'ok',
@@ -97,6 +98,11 @@ export interface Snapshot {
   secrets?: ReadonlySet<string>;
   configMaps?: ReadonlySet<string>;
   access: AccessView[];
+  /**
+   * ServiceAccounts, Roles, RoleBindings and NetworkPolicies of the examined namespaces (the
+   * Runtimes' guard objects among them); undefined when they could not all be read.
+   */
+  guards?: GuardView[];
   /** What could not be read, and why (usually RBAC): the checks say they are incomplete. */
   unreadable: Array<{ what: string; why: string }>;
 }

@@ -4,6 +4,8 @@
 // says is missing or altered and writes the status. A deleted or edited owned object is an event,
 // so it is put back at once, not at a resync. Runs whose store snapshot names a PVC or Secret
 // their Runtime no longer uses enqueue it too: the maintainer mounts those until they are cleaned up.
+// A ServiceAccount a Runtime's template names enqueues that Runtime: whether it mounts its token
+// decides runtimed's credentials (the RuntimedCredentials condition).
 import type { Registry } from 'prom-client';
 import { Label, MANAGER, type Run, type Runtime } from '../../lib/api.ts';
 import type { V1Deployment } from '@kubernetes/client-node';
@@ -41,6 +43,8 @@ export class RuntimeController {
   private readonly runtimes: Informer<Runtime>;
   private readonly runs: Informer<Run>;
   private readonly owned: Array<[OwnedKind, Informer<Obj>]>;
+  /** Every ServiceAccount, unlabelled ones included: the ones Runtime templates name are the user's. */
+  private readonly accounts: Informer<Obj>;
   private readonly status: StatusWriter<Runtime>;
   private readonly controller: Controller;
   private readonly instance: string;
@@ -56,6 +60,7 @@ export class RuntimeController {
       kind,
       cache.informer<Obj>(collectionPath(OWNED[kind], kind), { labelSelector: `${Label.ManagedBy}=${MANAGER}` }),
     ]);
+    this.accounts = cache.informer<Obj>(collectionPath('v1', 'ServiceAccount'));
     this.status = new StatusWriter<Runtime>(this.client, Paths.runtimeStatus);
     this.controller = new Controller({
       name: 'runtime',
@@ -67,7 +72,13 @@ export class RuntimeController {
       .watch(this.runs, (r) => {
         const ns = r.metadata.namespace!;
         return namesOtherStore(r, this.runtimes.get(r.spec.runtime, ns)) ? `${ns}/${r.spec.runtime}` : undefined;
-      });
+      })
+      .watch(this.accounts, (sa) =>
+        this.runtimes
+          .list(sa.metadata?.namespace)
+          .filter((rt) => rt.spec.template.spec.serviceAccountName === sa.metadata?.name)
+          .map(objectKey),
+      );
     for (const [, informer] of this.owned)
       this.controller.watch(informer, (o) => {
         const runtime = o.metadata?.labels?.[Label.Runtime];
@@ -111,7 +122,9 @@ export class RuntimeController {
     const retained = runtime.spec.artifactStore ? retainedStores(runtime, this.runs.list(namespace)) : undefined;
     // A claim that is gone or going must not be mounted: the maintainer's pod could never start.
     if (retained?.claims.length) retained.claims = await this.mountableClaims(namespace, retained.claims);
-    const decision = decideRuntime({ runtime, observed, config: this.config, retained });
+    const named = runtime.spec.template.spec.serviceAccountName as string | undefined;
+    const account = named ? this.accounts.get(named, namespace) : undefined;
+    const decision = decideRuntime({ runtime, observed, account, config: this.config, retained });
     // The maintainer's RBAC is owned by its Deployment, never by the Runtime (render-maintainer.ts).
     let maintainerUID = observed.get(`Deployment/${maintainerName(name)}`)?.metadata?.uid as string | undefined;
     for (const obj of decision.apply) {

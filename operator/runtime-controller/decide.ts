@@ -15,7 +15,7 @@ import {
 import { Component, Label } from '../../lib/api.ts';
 import { boundMessage } from '../../lib/message.ts';
 import { setCondition } from '../../lib/run-status.ts';
-import { type RenderConfig, renderRuntimeObjects } from './render.ts';
+import { type RenderConfig, renderRuntimeObjects, serviceAccountName } from './render.ts';
 import type { RetainedStores } from './render-maintainer.ts';
 
 export const APPLIED_HASH = 'kruntimes.io/applied-hash';
@@ -53,7 +53,7 @@ export function contains(observed: unknown, wanted: unknown): boolean {
 }
 
 /** Whether the observed object still is what was rendered: same hash, labels, and every rendered field. */
-function inPlace(rendered: Obj, observed: Obj | undefined): boolean {
+export function inPlace(rendered: Obj, observed: Obj | undefined): boolean {
   if (!observed || observed.metadata?.deletionTimestamp) return false;
   if (observed.metadata?.annotations?.[APPLIED_HASH] !== rendered.metadata.annotations[APPLIED_HASH]) return false;
   if (!contains(observed.metadata?.labels, rendered.metadata.labels)) return false;
@@ -61,6 +61,15 @@ function inPlace(rendered: Obj, observed: Obj | undefined): boolean {
   // apiVersion and kind are left out too: items of a cached list carry neither.
   const { metadata: _m, apiVersion: _a, kind: _k, ...body } = rendered;
   return contains(observed, body);
+}
+
+/** Rendered objects with the applied-hash annotation, the hash of each as rendered (doctor compares it too). */
+export function withAppliedHash(objects: Obj[]): Obj[] {
+  for (const o of objects) {
+    const hash = createHash('sha256').update(JSON.stringify(o)).digest('hex').slice(0, 16);
+    o.metadata.annotations = { ...(o.metadata.annotations ?? {}), [APPLIED_HASH]: hash };
+  }
+  return objects;
 }
 
 export interface RuntimeDecision {
@@ -72,21 +81,66 @@ export interface RuntimeDecision {
 
 export const isMaintainerObject = (o: Obj) => o.metadata?.labels?.[Label.Component] === Component.RuntimeMaintainer;
 
+/** What the controller sees of the ServiceAccount a Runtime's pod template names (undefined: none such). */
+export interface AccountView {
+  automountServiceAccountToken?: boolean;
+}
+
+/**
+ * The RuntimedCredentials condition: whether runtimed in the Runtime Pods gets API credentials,
+ * and whose. With the Runtime's own ServiceAccount only runtimed mounts its token; with one the
+ * template names, runtimed uses the token every container mounts, and none when the account (or
+ * the template) turns automounting off.
+ */
+export function credentialsCondition(runtime: Runtime, account: AccountView | undefined): Condition {
+  const type = RuntimeConditionType.RuntimedCredentials;
+  const podSpec = runtime.spec.template.spec as Obj;
+  const named = podSpec.serviceAccountName as string | undefined;
+  const own = serviceAccountName(runtime.metadata.name!);
+  if (!named) {
+    return {
+      type,
+      status: 'True',
+      reason: 'OwnServiceAccount',
+      message: `runtimed uses ServiceAccount ${own}, whose token only runtimed mounts; the runtime container gets no API credentials`,
+    };
+  }
+  if (!account) {
+    return { type, status: 'False', reason: 'ServiceAccountNotFound', message: `ServiceAccount ${named} named by the pod template does not exist` };
+  }
+  const byTemplate = podSpec.automountServiceAccountToken as boolean | undefined;
+  if ((byTemplate ?? account.automountServiceAccountToken ?? true) === false) {
+    const who = byTemplate === false ? 'the pod template sets' : `ServiceAccount ${named} has`;
+    return {
+      type,
+      status: 'False',
+      reason: 'TokenNotMounted',
+      message:
+        `${who} automountServiceAccountToken: false, so runtimed has no API credentials and cannot take Runs; ` +
+        `set automountServiceAccountToken: true in the pod template, or remove serviceAccountName to use ${own}`,
+    };
+  }
+  return {
+    type,
+    status: 'True',
+    reason: 'SharedServiceAccount',
+    message: `runtimed uses the token of ServiceAccount ${named}, which every container of the Runtime Pods mounts: the workload can act as runtimed`,
+  };
+}
+
 export function decideRuntime(input: {
   runtime: Runtime;
   /** The owned objects the cluster holds, by objectId (kind/name). */
   observed?: ReadonlyMap<string, Obj>;
+  /** The ServiceAccount the pod template names, as the cluster holds it (ignored without one). */
+  account?: AccountView;
   config: RenderConfig;
   /** Earlier stores that Runs of the Runtime still need cleaned up (retainedStores). */
   retained?: RetainedStores;
   now?: string;
 }): RuntimeDecision {
   const { runtime } = input;
-  const objects = renderRuntimeObjects(runtime, input.config, input.retained);
-  for (const o of objects) {
-    const hash = createHash('sha256').update(JSON.stringify(o)).digest('hex').slice(0, 16);
-    o.metadata.annotations = { ...(o.metadata.annotations ?? {}), [APPLIED_HASH]: hash };
-  }
+  const objects = withAppliedHash(renderRuntimeObjects(runtime, input.config, input.retained));
   const dep = objects.find((o) => o.kind === 'Deployment')!;
   const deployment = input.observed?.get(objectId(dep)) as V1Deployment | undefined;
   // In render order: the maintainer's Deployment comes before the RBAC it owns.
@@ -120,7 +174,8 @@ export function decideRuntime(input: {
             ? `${ready}/${desired} Runtime Pods ready; see kubectl describe deploy ${dep.metadata.name} -n ${runtime.metadata.namespace}`
             : 'creating the Runtime Pods',
         };
-  return { apply, status: statusWith(runtime, readyCondition, deployment, input.now) };
+  const credentials = credentialsCondition(runtime, input.account);
+  return { apply, status: statusWith(runtime, [readyCondition, credentials], deployment, input.now) };
 }
 
 /** A condition reason from an apiserver or ReplicaSet reason (CamelCase, as the CRD's pattern wants). */
@@ -128,28 +183,29 @@ function conditionReason(reason: string | undefined, fallback: string): string {
   return reason && /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/.test(reason) ? reason : fallback;
 }
 
-/** The status with this Ready condition, or undefined when it would not change anything. */
+/** The status with these conditions, or undefined when it would not change anything. */
 function statusWith(
   runtime: Runtime,
-  readyCondition: Condition,
+  conditions: readonly Condition[],
   deployment: V1Deployment | undefined,
   now?: string,
 ): RuntimeStatus | undefined {
   const prev = runtime.status ?? {};
+  const at = now ?? new Date().toISOString();
   const status: RuntimeStatus = {
     replicas: deployment?.status?.replicas ?? 0,
     readyReplicas: deployment?.status?.readyReplicas ?? 0,
     observedGeneration: runtime.metadata.generation,
-    conditions: setCondition(prev.conditions, readyCondition, now ?? new Date().toISOString()),
+    conditions: conditions.reduce<Condition[] | undefined>((all, c) => setCondition(all, c, at), prev.conditions),
   };
-  const prevReady = prev.conditions?.find((c) => c.type === RuntimeConditionType.Ready);
   const changed =
     prev.replicas !== status.replicas ||
     prev.readyReplicas !== status.readyReplicas ||
     prev.observedGeneration !== status.observedGeneration ||
-    prevReady?.status !== readyCondition.status ||
-    prevReady?.reason !== readyCondition.reason ||
-    prevReady?.message !== readyCondition.message;
+    conditions.some((c) => {
+      const was = prev.conditions?.find((p) => p.type === c.type);
+      return was?.status !== c.status || was?.reason !== c.reason || was?.message !== c.message;
+    });
   return changed ? status : undefined;
 }
 
@@ -172,5 +228,5 @@ export function applyFailedStatus(input: {
     reason: conditionReason(input.reason, 'ApplyFailed'),
     message: boundMessage(`the Runtime controller cannot apply ${objectId(input.object)}: ${input.message}`),
   };
-  return statusWith(input.runtime, condition, input.deployment, input.now);
+  return statusWith(input.runtime, [condition], input.deployment, input.now);
 }

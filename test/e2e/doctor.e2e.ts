@@ -1,6 +1,7 @@
 // kubectl krt doctor against the real cluster: a clean namespace is reported clean, and each
 // injected fault is found with its evidence — an image the node cannot pull, a Run for a Runtime
-// that does not exist, a user without pods/portforward, a deleted control-plane Deployment.
+// that does not exist, a user without pods/portforward, a deleted control-plane Deployment, a
+// Runtime's guard objects deleted or edited while the Runtime controller is not running.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -98,6 +99,7 @@ describe('kubectl krt doctor', function () {
     assert.equal(code, 0);
     const titles = report.findings.map((f) => f.title);
     assert.ok(titles.includes(`Runtime ${ns}/bash: 1/1 pods ready`), titles.join('\n'));
+    assert.ok(titles.includes(`Runtime ${ns}/bash: ServiceAccount, Role, RoleBinding, NetworkPolicy in place`), titles.join('\n'));
     assert.ok(titles.includes('Deployment kruntimes-scheduler is ready'));
     assert.ok(titles.some((t) => t.startsWith('CRDs present and matching this plugin')));
     assert.ok(titles.includes(`you may get runs, get pods and create pods/portforward in ${ns}`));
@@ -211,6 +213,47 @@ subjects:
     // What this user may not read is said, not guessed: the CRDs and the control plane.
     assert.equal(report.findings.find((f) => f.check === 'crds')!.title, 'could not read the CRDs');
     assert.equal(report.findings.find((f) => f.check === 'control-plane')!.status, 'warning');
+  });
+
+  it("finds a Runtime's guard objects missing or altered while the Runtime controller is down, and in place once it is back", async () => {
+    const guards = (report: Report) => report.findings.find((f) => f.check === 'guards' && f.runtime === 'bash')!;
+    try {
+      await kubectl(['scale', 'deployment', 'kruntimes-controller', '-n', PLATFORM_NAMESPACE, '--replicas=0']);
+      await waitFor('no controller pod', async () => {
+        const r = await kubectl(['get', 'pods', '-n', PLATFORM_NAMESPACE, '-l', 'app.kubernetes.io/component=controller', '-o', 'name']);
+        return r.stdout.trim() === '';
+      }, { timeoutMs: 60_000, intervalMs: 500 });
+      await kubectl(['delete', 'networkpolicy', 'runtime-bash', '-n', ns]);
+      await kubectl([
+        'patch', 'role', 'runtime-bash-runtimed', '-n', ns, '--type=json',
+        '-p', JSON.stringify([{ op: 'add', path: '/rules/-', value: { apiGroups: [''], resources: ['secrets'], verbs: ['get'] } }]),
+      ]);
+      const { code, report } = await doctor(['-n', ns], kubeconfig);
+      assert.equal(code, 7);
+      const f = guards(report);
+      assert.equal(f.status, 'problem');
+      assert.equal(f.title, `Runtime ${ns}/bash: objects guarding its pods are missing or altered`);
+      assert.deepEqual(f.evidence.slice(0, 3), [
+        'Role/runtime-bash-runtimed: not as the Runtime controller renders it: rules',
+        'NetworkPolicy/runtime-bash: missing',
+        'the Runtime controller puts these back at once: is kruntimes-controller running, and may it apply them?',
+      ]);
+      assert.deepEqual(f.next, [
+        `kubectl get serviceaccount,role,rolebinding,networkpolicy -n ${ns} -l runtime=bash`,
+        `kubectl get deploy kruntimes-controller -n ${PLATFORM_NAMESPACE}`,
+        `kubectl logs deploy/kruntimes-controller -n ${PLATFORM_NAMESPACE}`,
+      ]);
+      // The controller is down too, and says so.
+      assert.equal(report.findings.find((x) => x.check === 'control-plane' && x.title.includes('kruntimes-controller'))!.status, 'problem');
+    } finally {
+      await kubectl(['scale', 'deployment', 'kruntimes-controller', '-n', PLATFORM_NAMESPACE, '--replicas=1']);
+      await kubectl(['rollout', 'status', 'deployment/kruntimes-controller', '-n', PLATFORM_NAMESPACE, '--timeout=120s']);
+    }
+    const back = await waitFor('guard objects back in place', async () => {
+      const d = await doctor(['-n', ns], kubeconfig);
+      return guards(d.report).status === 'ok' ? d : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 1000 });
+    assert.equal(guards(back.report).title, `Runtime ${ns}/bash: ServiceAccount, Role, RoleBinding, NetworkPolicy in place`);
   });
 
   it('finds a deleted control-plane Deployment (and the platform is put back)', async () => {

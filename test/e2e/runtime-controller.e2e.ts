@@ -101,4 +101,64 @@ describe('Runtime controller: owned objects stay in place', function () {
     }, { timeoutMs: 30_000, intervalMs: 200 });
     assert.match(ghost.message, /^Deployment runtime-ghost cannot create pods: .*serviceaccount "ghost" not found/);
   });
+
+  it('says whose token runtimed uses; a named ServiceAccount without token automount is flagged, in doctor too, until fixed', async () => {
+    const credentialsOf = async (name: string) => {
+      const rt = await get('runtime', name);
+      return rt?.status?.conditions?.find((c: { type: string }) => c.type === 'RuntimedCredentials');
+    };
+    const own = await waitFor('bash RuntimedCredentials', () => credentialsOf('bash'));
+    assert.deepEqual([own.status, own.reason, own.message], [
+      'True', 'OwnServiceAccount',
+      'runtimed uses ServiceAccount runtime-bash, whose token only runtimed mounts; the runtime container gets no API credentials',
+    ]);
+
+    await applyYaml(ns, 'apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: worker\nautomountServiceAccountToken: false\n');
+    await applyYaml(ns, bashRuntimeYaml({ name: 'shared', replicas: 1 }).replace('    spec:\n      containers:', '    spec:\n      serviceAccountName: worker\n      containers:'));
+    const off = await waitFor('shared TokenNotMounted', async () => {
+      const c = await credentialsOf('shared');
+      return c?.reason === 'TokenNotMounted' ? c : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 200 });
+    assert.equal(off.status, 'False');
+    assert.equal(off.message,
+      'ServiceAccount worker has automountServiceAccountToken: false, so runtimed has no API credentials and cannot take Runs; ' +
+      'set automountServiceAccountToken: true in the pod template, or remove serviceAccountName to use runtime-shared');
+    const plugin = path.join(REPO, 'kubectl-krt', 'bin', 'kubectl-krt');
+    const d = await run(plugin, ['doctor', '-n', ns], { env: { NO_COLOR: '1' } });
+    assert.equal(d.code, 7, d.stdout + d.stderr);
+    assert.match(d.stdout, /Runtime .*\/shared: runtimed has no API credentials/);
+    assert.ok(d.stdout.includes(`RuntimedCredentials: ${off.message}`), d.stdout);
+
+    // The account's change alone (a watch event of the ServiceAccount) updates the condition.
+    await kubectl(['patch', 'serviceaccount', 'worker', '-n', ns, '--type=merge', '-p', '{"automountServiceAccountToken":true}']);
+    const on = await waitFor('shared SharedServiceAccount', async () => {
+      const c = await credentialsOf('shared');
+      return c?.reason === 'SharedServiceAccount' ? c : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 100 });
+    assert.deepEqual([on.status, on.message], [
+      'True',
+      'runtimed uses the token of ServiceAccount worker, which every container of the Runtime Pods mounts: the workload can act as runtimed',
+    ]);
+    // Pods get their token when created: new ones take Runs, and the workload sees the same token.
+    await kubectl(['rollout', 'restart', 'deployment/runtime-shared', '-n', ns]);
+    await waitForRuntimeReady(client, ns, 'shared', 120_000);
+    const probe = (runtime: string, name: string) => `apiVersion: kruntimes.io/v1alpha1
+kind: Run
+metadata:
+  name: ${name}
+spec:
+  runtime: ${runtime}
+  args: ['if [ -s /var/run/secrets/kubernetes.io/serviceaccount/token ]; then echo token=present; else echo token=absent; fi >> "$KRUNTIME_OUTPUTS"']
+`;
+    await applyYaml(ns, probe('shared', 'token-shared'));
+    await applyYaml(ns, probe('bash', 'token-own'));
+    for (const [name, token] of [['token-shared', 'present'], ['token-own', 'absent']]) {
+      const done = await waitFor(`${name} finished`, async () => {
+        const r = await get('run', name);
+        return ['Succeeded', 'Failed'].includes(r?.status?.phase) ? r : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 200 });
+      assert.equal(done.status.phase, 'Succeeded', JSON.stringify(done.status));
+      assert.deepEqual(done.status.outputs, { token });
+    }
+  });
 });
