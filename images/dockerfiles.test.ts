@@ -11,7 +11,7 @@ import { validate } from 'dockerfile-utils';
 import * as esbuild from 'esbuild-wasm';
 import pkg from '../package.json' with { type: 'json' };
 import { IMAGES } from '../test/cluster/node-agent/images.ts';
-import { ignored, readDockerignore } from './dockerfile-assembler.ts';
+import { isIgnored, readDockerignore } from './dockerignore.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const DIRS = readdirSync(join(ROOT, 'images'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
@@ -95,7 +95,7 @@ describe('Dockerfiles', () => {
         needed.push('package.json');
         const patterns = await readDockerignore(ROOT);
         const covers = (src: string, f: string) => f === src || f.startsWith(`${src}/`);
-        const missing = needed.filter((f) => !contextCopies.some((src) => covers(src, f)) || ignored(f, patterns));
+        const missing = needed.filter((f) => !contextCopies.some((src) => covers(src, f)) || isIgnored(f, patterns));
         assert.deepEqual(missing, [], `${dir} lacks files ${entry} needs`);
         const unneeded = contextCopies.filter((src) => src !== 'LICENSE' && !needed.some((f) => covers(src, f)));
         assert.deepEqual(unneeded, [], `${dir} copies what ${entry} never loads`);

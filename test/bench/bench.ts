@@ -5,10 +5,17 @@
 // timestamps (microsecond strings written by the scheduler and runtimed), plus Runs/s.
 // npm run bench -- --workflow [--repeat 1]: after the warm-up, a 20-task chain and a 50-task
 // fan-out/fan-in Workflow instead (workflow-bench.ts).
+// npm run bench -- --real-node [...]: the same on the real node (krt-real-0): the platform installed
+// with `kubectl krt install` and the built images, the bench Runtime's pods scheduled there; the
+// platform is uninstalled at the end (test/support/real-node-platform.ts).
+// create→visible is from the create call to the moment this process's watch delivered the
+// terminal phase: what a user waiting on the Run sees, including the status write's queue.
 import { parseArgs } from 'node:util';
 import { isTerminal, type Run } from '../../lib/api.ts';
 import { createInformer } from '../../lib/informer.ts';
 import { Paths } from '../../lib/kube-client.ts';
+import { KubeClient, loadKubeConfig } from '../../lib/kube-client.ts';
+import { clusterPaths } from '../cluster/config.ts';
 import {
   applyYaml,
   kubectl,
@@ -16,6 +23,7 @@ import {
   waitForRuntimeReady,
   waitForSchedulable,
 } from '../support/platform.ts';
+import { installOnRealNode, REAL_NODE_BASH_IMAGE, realNodeTemplateSpec, uninstallFromRealNode } from '../support/real-node-platform.ts';
 import { benchWorkflows } from './workflow-bench.ts';
 import { percentile as pct } from './workflow-stats.ts';
 
@@ -30,8 +38,10 @@ const { values } = parseArgs({
     namespace: { type: 'string', default: 'krt-bench' },
     workflow: { type: 'boolean', default: false },
     repeat: { type: 'string', default: '1' },
+    'real-node': { type: 'boolean', default: false },
   },
 });
+const REAL = values['real-node']!;
 const N = Number(values.runs);
 const C = Number(values.concurrency);
 const PODS = Number(values.pods);
@@ -43,7 +53,12 @@ if (RATE !== undefined && !(RATE > 0)) throw new Error('--rate must be a positiv
 const REPEAT = Number(values.repeat);
 if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error('--repeat must be a whole number of at least 1');
 
-const { client } = await setupPlatform();
+let client: KubeClient;
+if (REAL) {
+  process.env.KUBECONFIG = clusterPaths().kubeconfig;
+  await installOnRealNode();
+  client = await KubeClient.create(loadKubeConfig({ kubeconfig: clusterPaths().kubeconfig }));
+} else ({ client } = await setupPlatform());
 await kubectl(['create', 'namespace', ns], { check: false });
 await applyYaml(
   ns,
@@ -55,9 +70,9 @@ spec:
   capacity: {resources: {runs: ${SLOTS}}}
   template:
     spec:
-      containers:
+${REAL ? `${realNodeTemplateSpec('      ')}\n` : ''}      containers:
       - name: runtime
-        image: kruntimes-bash-runtime:latest
+        image: ${REAL_NODE_BASH_IMAGE}
         ports: [{containerPort: 19091}]
 `,
 );
@@ -67,10 +82,13 @@ await kubectl(['delete', 'workflows', '--all', '-n', ns, '--wait=true']);
 await kubectl(['delete', 'runs', '--all', '-n', ns, '--wait=true']);
 
 const done = new Map<string, Run>();
+/** When this process's watch delivered each Run's terminal phase (ms since the epoch). */
+const visible = new Map<string, number>();
 const waiters = new Map<string, () => void>();
 const informer = createInformer<Run>({ client, path: Paths.runs(ns) });
 const onRun = (r: Run) => {
   if (!isTerminal(r.status?.phase)) return;
+  if (!visible.has(r.metadata.name!)) visible.set(r.metadata.name!, Date.now());
   done.set(r.metadata.name!, r);
   waiters.get(r.metadata.name!)?.();
 };
@@ -129,6 +147,7 @@ if (values.workflow) {
   await informer.stop();
   await kubectl(['delete', 'workflows', '--all', '-n', ns, '--wait=false'], { check: false });
   await kubectl(['delete', 'runs', '--all', '-n', ns, '--wait=false'], { check: false });
+  if (REAL) await uninstallFromRealNode();
   process.exit(0);
 }
 const { created, t0 } = await batch(`bench-${run0}`, N, C);
@@ -145,8 +164,10 @@ const series = {
   'create→scheduled': names.map((n) => since(n, 'scheduledTime')),
   'create→running': names.map((n) => since(n, 'startTime')),
   'create→completed': names.map((n) => since(n, 'completionTime')),
+  'create→visible': names.map((n) => visible.get(n)! - created.get(n)!),
 };
 const result = {
+  node: REAL ? 'real (kubelet, containerd, runc)' : 'process agent',
   runs: N,
   concurrency: C,
   ...(RATE !== undefined ? { offeredRunsPerSecond: RATE } : {}),
@@ -172,4 +193,8 @@ console.log(
 );
 await informer.stop();
 await kubectl(['delete', 'runs', '--all', '-n', ns, '--wait=false'], { check: false });
+if (REAL) {
+  await kubectl(['delete', 'namespace', ns, '--wait=true'], { check: false });
+  await uninstallFromRealNode();
+}
 process.exit(0);

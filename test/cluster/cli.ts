@@ -1,15 +1,20 @@
 // npm run cluster -- up|down [--purge] [--force]|status|kubeconfig: the local cluster from the
 // command line. Progress and messages go to stderr; stdout carries only what scripts read (the
 // `export KUBECONFIG=…` line, the kubeconfig path, the status table).
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { down, ForeignClusterError, kubeconfigPath, status, up } from './cluster.ts';
+import { joinPaths } from './real-node/join.ts';
 
 const USAGE = `usage: npm run cluster -- <command>
 
   up                       start the local cluster (idempotent) and print how to use it; refuses
                            when a cluster started from another checkout runs
-  down [--purge] [--force] stop every process of the cluster and its pods; --purge also deletes
-                           its data; --force stops it even when another checkout started it
+  down [--purge] [--force] stop every process of the cluster and its pods (the real node first,
+                           when joined); --purge also deletes its data; --force stops it even
+                           when another checkout started it
   status                   show what runs and which checkout owns it
   kubeconfig               print the kubeconfig path`;
 
@@ -45,6 +50,10 @@ async function run(o: Options): Promise<number> {
       return Exit.ok;
     }
     case 'down':
+      // A joined real node (test/cluster/real-node/node.ts) would outlive the apiserver it reports to.
+      if (existsSync(joinPaths().pids)) {
+        execFileSync(process.execPath, [path.join(import.meta.dirname, 'real-node', 'node.ts'), 'down'], { stdio: 'inherit' });
+      }
       await down({ purge: o.purge, force: o.force, verbose: true });
       return Exit.ok;
     case 'status': {

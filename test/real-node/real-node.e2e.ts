@@ -1,14 +1,10 @@
 // The real node end to end: a pod from our built image, run by a real kubelet with containerd and
 // runc on node krt-real-0, beside the process node agent of the running local cluster.
 //
-//   npx node test/cluster/real-node/node.ts up                         (or let before() do it)
-//   npx mocha --config .mocharc.e2e.json test/real-node/real-node.e2e.ts
-//   npx node test/cluster/real-node/node.ts down
-//
-// Deliberately outside test/e2e/ so that .mocharc.e2e.json's glob does not pick it up yet: it
-// needs the real node's build (test/cluster/real-node/build.ts, minutes when cold) and root. It
-// skips nothing. It creates one namespace of its own and deletes it at the end; `node.ts up` is
-// idempotent and `down` is left to the caller.
+// Part of the real-node tier (`npm run test:real-node`: .mocharc.real-node.json, test/real-node/),
+// which runs after the process-agent suite (`npm test` runs both). Its before() runs `node.ts up
+// --no-build` (which builds only when nothing is built) and creates a namespace of its own,
+// deleted at the end; the node is left up (`npm run cluster -- down` takes it down too).
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ImageName } from '../../../kubectl-krt/install/values.ts';
 import pkg from '../../../package.json' with { type: 'json' };
-import { archiveName, contextHash, contextSources, hostCaBundle, imageDirs, imageSpecs, isIgnored, parseDockerignore, renderBuildNpmrc } from './images.ts';
+import { isIgnored, parseDockerignore } from '../../../images/dockerignore.ts';
+import { archiveName, contextHash, contextSources, hostCaBundle, imageDirs, imageSpecs, renderBuildNpmrc } from './images.ts';
 
 const DOCKERFILE = `ARG BASE_IMAGE=node:22-bookworm-slim
 FROM \${BASE_IMAGE} AS deps

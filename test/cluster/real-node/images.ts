@@ -15,6 +15,7 @@ import { lstat, mkdir, readdir, readFile, readlink, rename, rm, writeFile } from
 import path from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import pkg from '../../../package.json' with { type: 'json' };
+import { isIgnored, parseDockerignore } from '../../../images/dockerignore.ts';
 import { REPO_ROOT } from '../config.ts';
 import { buildah } from './buildah.ts';
 import { progress, run, step } from './exec.ts';
@@ -41,18 +42,6 @@ export function imageSpecs(root = REPO_ROOT, dirs?: string[], version = pkg.vers
 export async function imageDirs(root = REPO_ROOT): Promise<string[]> {
   const entries = await readdir(path.join(root, 'images'), { withFileTypes: true });
   return entries.filter((e) => e.isDirectory() && existsSync(path.join(root, 'images', e.name, 'Dockerfile'))).map((e) => e.name).sort();
-}
-
-/** .dockerignore lines: a plain path excludes itself and everything below; globs as path.matchesGlob. `!` lines are not used here and refused. */
-export function parseDockerignore(text: string): string[] {
-  const patterns = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  const negated = patterns.find((p) => p.startsWith('!'));
-  if (negated) throw new Error(`.dockerignore: exceptions (${negated}) are not supported by the context hash`);
-  return patterns.map((p) => p.replace(/^\/+|\/+$/g, ''));
-}
-
-export function isIgnored(rel: string, patterns: readonly string[]): boolean {
-  return patterns.some((p) => rel === p || rel.startsWith(`${p}/`) || path.matchesGlob(rel, p));
 }
 
 /** The context paths a Dockerfile's COPY/ADD instructions take (not those copying from another stage). */

@@ -1,0 +1,137 @@
+// The images as built (test/cluster/real-node/build.ts: buildah, images/*/Dockerfile unchanged) and
+// as the real kubelet runs them on krt-real-0: each one's config (user, labels, entry point) from
+// buildah, and its filesystem and entry point from inside a pod: production dependencies only, no
+// tests, the LICENSE, the operator's usage for an unknown role, runtimed's complaint about its
+// downward-API variables, git/ssh/CA bundle for Git sources, python3 in the python image.
+// The bash and python Runtime Servers answering real Runs is product.e2e.ts's part.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import pkg from '../../package.json' with { type: 'json' };
+import { clusterPaths, REPO_ROOT } from '../cluster/config.ts';
+import { buildah } from '../cluster/real-node/buildah.ts';
+import { REAL_NODE } from '../cluster/real-node/join.ts';
+import { qualifiedImageName, realNodePaths } from '../cluster/real-node/versions.ts';
+import { waitFor } from '../support/platform.ts';
+import { exec, explain, REAL_NODE_SCHEDULING } from '../support/real-node-platform.ts';
+
+const KUBECONFIG = clusterPaths().kubeconfig;
+const NS = `krt-real-images-${Date.now().toString(36).slice(-5)}`;
+const IMAGES = ['operator', 'runtimed', 'bash-runtime', 'python-runtime'] as const;
+const tag = (dir: string) => `kruntimes-${dir}:${pkg.version}`;
+
+function kubectl(args: readonly string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('kubectl', args, { encoding: 'utf8', maxBuffer: 16 << 20, env: { ...process.env, KUBECONFIG } }, (err, out, errOut) =>
+      err ? reject(new Error(`kubectl ${args.join(' ')}: ${errOut || err.message}`)) : resolve(out),
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/** Runs `script` with sh in a pod of `image` on the real node, as the image's user; its log and exit code. */
+async function inImage(name: string, image: string, script: string): Promise<{ code: number; log: string }> {
+  await kubectl(['apply', '-n', NS, '-f', '-'], JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name },
+    spec: {
+      ...REAL_NODE_SCHEDULING,
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [{
+        name: 'check',
+        image,
+        imagePullPolicy: 'IfNotPresent',
+        command: ['sh', '-c', script],
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+      }],
+    },
+  }));
+  const code = await waitFor(`pod ${name} finished`, async () => {
+    const state = JSON.parse(await kubectl(['get', 'pod', name, '-n', NS, '-o', 'jsonpath={.status.containerStatuses[0].state}']) || '{}') as {
+      terminated?: { exitCode: number };
+    };
+    return state.terminated ? state.terminated.exitCode : undefined;
+  }, { timeoutMs: 120_000, intervalMs: 500 });
+  return { code, log: await kubectl(['logs', name, '-n', NS]) };
+}
+
+describe('the built images, run by the real kubelet', function () {
+  this.timeout(180_000);
+  const b = buildah(realNodePaths());
+
+  before(async function () {
+    this.timeout(1_800_000);
+    const up = await exec(process.execPath, [path.join(REPO_ROOT, 'test', 'cluster', 'real-node', 'node.ts'), 'up', '--no-build'], 1_800_000);
+    assert.equal(up.code, 0, explain(up));
+    await kubectl(['create', 'namespace', NS]);
+  });
+  after(async () => {
+    await kubectl(['delete', 'namespace', NS, '--wait=false']).catch(() => undefined);
+  });
+
+  for (const dir of IMAGES) {
+    it(`${dir}: built as uid 1000:1000 with the OCI labels of this version`, async () => {
+      const inspected = JSON.parse(await b.run(['inspect', '--type', 'image', qualifiedImageName(tag(dir))])) as {
+        OCIv1: { config: { User?: string; Labels?: Record<string, string> } };
+      };
+      assert.equal(inspected.OCIv1.config.User, '1000:1000');
+      const l = inspected.OCIv1.config.Labels ?? {};
+      assert.equal(l['org.opencontainers.image.title'], `kruntimes-${dir}`);
+      assert.equal(l['org.opencontainers.image.version'], pkg.version);
+      assert.equal(l['org.opencontainers.image.source'], pkg.homepage);
+    });
+  }
+
+  it('operator: production dependencies only, no tests, the LICENSE; prints its usage for an unknown role', async () => {
+    // package-lock.json marks the packages only development needs.
+    const lock = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+    const devOnly = Object.entries(lock.packages).filter(([p, v]) => v.dev && /^node_modules\/[^/]+(\/[^/]+)?$/.test(p) && !p.includes('/node_modules/', 1)).map(([p]) => p);
+    assert.ok(devOnly.includes('node_modules/typescript'));
+    const prod = Object.keys(pkg.dependencies).filter((d) => d !== 'node').map((d) => `node_modules/${d}`);
+    const script = [
+      'cd /app',
+      'id -u; id -g',
+      `for p in ${prod.join(' ')}; do test -e "$p" || echo "missing $p"; done`,
+      `for p in ${[...devOnly, 'node_modules/node'].join(' ')}; do test -e "$p" && echo "dev $p"; done`,
+      'test -e operator/main.test.ts && echo "test file in image"',
+      'echo "license $(sha256sum LICENSE | cut -c1-64)"',
+      'node operator/main.ts bogus 2>&1; echo "exit $?"',
+    ].join('\n');
+    const { code, log } = await inImage('operator', tag('operator'), script);
+    assert.equal(code, 0, log);
+    const lines = log.trim().split('\n');
+    assert.deepEqual(lines.slice(0, 2), ['1000', '1000']);
+    assert.deepEqual(lines.filter((l) => /^(missing|dev|test file)/.test(l)), []);
+    const { createHash } = await import('node:crypto');
+    assert.ok(lines.includes(`license ${createHash('sha256').update(readFileSync(path.join(REPO_ROOT, 'LICENSE'))).digest('hex')}`), log);
+    // ESM links every static import before the first line runs: the usage proves the whole graph is there.
+    assert.match(log, /^usage: operator \[[a-z|]+\] \(got bogus\)\nexit 2$/m);
+  });
+
+  it('runtimed: git, ssh and the CA bundle for Git sources; says which downward-API variables it needs', async () => {
+    const { code, log } = await inImage('runtimed', tag('runtimed'), [
+      'git --version', 'ssh -V 2>&1', 'test -s /etc/ssl/certs/ca-certificates.crt && echo ca-bundle',
+      'cd /app && node sidecar/main.ts 2>&1; echo "exit $?"',
+    ].join('\n'));
+    assert.equal(code, 0, log);
+    assert.match(log, /^git version 2\.\d+/m);
+    assert.match(log, /^OpenSSH_\d/m);
+    assert.match(log, /^ca-bundle$/m);
+    assert.match(log, /runtimed needs POD_NAME, POD_NAMESPACE, POD_UID \(set through the downward API\)[\s\S]*^exit 1$/m);
+  });
+
+  it('python-runtime: python3 beside node, for the python Runtime Server', async () => {
+    const { code, log } = await inImage('python', tag('python-runtime'), 'python3 -c "import sys; print(sys.version_info[0])"; node --version');
+    assert.equal(code, 0, log);
+    assert.match(log, /^3\nv22\.\d+\.\d+\n$/);
+  });
+
+  it('runs nothing on krt-node-0: the pods of this file were all on the real node', async () => {
+    const nodes = (await kubectl(['get', 'pods', '-n', NS, '-o', 'jsonpath={.items[*].spec.nodeName}'])).split(' ');
+    assert.deepEqual([...new Set(nodes)], [REAL_NODE.name]);
+  });
+});
