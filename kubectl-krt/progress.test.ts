@@ -44,7 +44,7 @@ describe('progressNotes', () => {
     note(run({ phase: 'Succeeded', reason: 'Completed' }));
     const lines = err().trim().split('\n');
     assert.equal(lines.length, 1, err());
-    assert.match(lines[0], /^krt: waiting: Every ready Runtime Pod of "bash" is running as many Runs/);
+    assert.match(lines[0], /^krt: waiting: No ready Runtime Pod of "bash" has room for this Run.s requests now/);
   });
   it('says when an attempt failed and will be retried', () => {
     const { ctx, err } = context();

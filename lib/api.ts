@@ -62,6 +62,11 @@ export const Reason = {
   ArtifactInvalid: 'ArtifactInvalid',
   /** The artifacts could not be stored (store unreachable, access denied, no such bucket). */
   ArtifactUpload: 'ArtifactUpload',
+  /**
+   * Never scheduled: the Run requests a resource no pod of its Runtime has, or more of it than one
+   * pod's capacity (spec.resources.requests against spec.capacity.resources). Not retried.
+   */
+  Unschedulable: 'Unschedulable',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 
@@ -121,6 +126,8 @@ export const Component = {
 export const Annotation = {
   /** Static per-pod capacity; usage is derived from Run state, never written here. */
   CapacityRuns: 'kruntimes.io/capacity.runs',
+  /** kruntimes.io/capacity.<name>: one per name of spec.capacity.resources (runs included). */
+  CapacityPrefix: 'kruntimes.io/capacity.',
   /**
    * On Runs and Workflows that `kubectl krt restore` created and whose status it has not written
    * back yet: controllers leave them alone, so a restored finished Run never runs again.
@@ -209,6 +216,15 @@ export const Limits = {
   workflowOutputs: 64,
   /** A task's message in Workflow status; small so that 64 tasks stay far below etcd's limits. */
   workflowTaskMessageBytes: 256,
+  /** Names in spec.capacity.resources and spec.resources.requests. */
+  resourceNames: 16,
+  /**
+   * A resource name: 63 (an annotation name's limit) minus "capacity." of the pod annotation
+   * kruntimes.io/capacity.<name>.
+   */
+  resourceNameBytes: 54,
+  /** One amount in spec.resources.requests or spec.capacity.resources. */
+  resourceAmountMax: 2 ** 31 - 1,
   heartbeatSeconds: 5,
   schedulerStaleSeconds: 15,
   reaperStaleSeconds: 30,
@@ -262,6 +278,15 @@ export interface RetryPolicy {
   retryOn?: RetryableReason[];
 }
 
+/** The built-in resource: how many Runs a pod executes at once; every Run requests it. */
+export const RESOURCE_RUNS = 'runs';
+
+/** spec.resources of a Run: logical amounts of the Runtime's capacity.resources it holds while active. */
+export interface RunResources {
+  /** Resource name → whole amount; runs defaults to 1 when absent and is at least 1. */
+  requests?: Record<string, number>;
+}
+
 export interface RunSpec {
   runtime: string;
   args?: string[];
@@ -270,6 +295,7 @@ export interface RunSpec {
   entrypoint?: string;
   timeoutSeconds?: number;
   retryPolicy?: RetryPolicy;
+  resources?: RunResources;
   cancelRequested?: boolean;
   ttlSecondsAfterFinished?: number;
 }
@@ -336,7 +362,10 @@ export interface ArtifactStoreSpec {
 
 export interface RuntimeSpec {
   replicas?: number;
-  /** resources.runs is an integer ≥ 1; other resource names are free-form quantities. */
+  /**
+   * resources.runs is an integer ≥ 1; other names are non-negative whole amounts (a string of
+   * digits is accepted too) that Runs request in spec.resources.requests.
+   */
   capacity?: { resources?: { runs?: number; [name: string]: number | string | undefined } };
   // A PodTemplateSpec; typed loosely here, validated by the CRD schema.
   template: {

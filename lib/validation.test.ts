@@ -174,6 +174,19 @@ describe('validateRunSpec', () => {
     ]);
   });
 
+  it('checks resource requests: names, whole non-negative amounts, runs at least 1', () => {
+    const req = (requests: Record<string, unknown>) =>
+      validateRunSpec({ ...hello, resources: { requests: requests as Record<string, number> } });
+    assert.deepEqual(req({ gpu: 1, runs: 2, 'licence.seat': 0 }), []);
+    assert.deepEqual(req({ GPU: 1 }), [CelMessage.requestNames]);
+    assert.deepEqual(req({ ['g'.repeat(Limits.resourceNameBytes + 1)]: 1 }), [CelMessage.requestNames]);
+    assert.deepEqual(req({ gpu: 1.5 }), ['spec.resources.requests.gpu must be an integer']);
+    assert.deepEqual(req({ gpu: '1' }), ['spec.resources.requests.gpu must be an integer']);
+    assert.deepEqual(req({ gpu: -1 }), ['spec.resources.requests.gpu must be at least 0']);
+    assert.deepEqual(req({ runs: 0 }), [CelMessage.requestRuns]);
+    const many = Object.fromEntries(Array.from({ length: Limits.resourceNames + 1 }, (_, i) => [`r${i}`, 1]));
+    assert.deepEqual(req(many), [`spec.resources.requests must have at most ${Limits.resourceNames} entries`]);
+  });
   it('reports the entrypoint problem', () => {
     assert.deepEqual(validateRunSpec({ ...hello, entrypoint: '../x' }), [CelMessage.entrypointDotDot]);
   });
@@ -206,6 +219,9 @@ describe('validateRunSpecUpdate', () => {
     ]);
     assert.deepEqual(validateRunSpecUpdate({ ...stored, env: { A: '1' } }, { ...stored, env: { A: '2' } }), [
       CelMessage.envImmutable,
+    ]);
+    assert.deepEqual(validateRunSpecUpdate(stored, { ...stored, resources: { requests: { gpu: 1 } } }), [
+      CelMessage.resourcesImmutable,
     ]);
     // Key order is not a change.
     assert.deepEqual(
@@ -259,6 +275,11 @@ describe('validateRuntimeSpec', () => {
     assert.deepEqual(validateRuntimeSpec({ ...spec, capacity: { resources: { runs: 1, GPU: 1 } } }), [
       CelMessage.capacityNames,
     ]);
+    assert.deepEqual(validateRuntimeSpec({ ...spec, capacity: { resources: { runs: 1, gpu: '2', seat: 0 } } }), []);
+    for (const bad of [-1, 1.5, '1Gi', '500m'])
+      assert.deepEqual(validateRuntimeSpec({ ...spec, capacity: { resources: { runs: 1, gpu: bad } } }), [
+        CelMessage.capacityAmounts,
+      ]);
     assert.deepEqual(
       validateRuntimeSpec({
         ...spec,

@@ -7,6 +7,7 @@
 // as the apiserver counts maxLength, so these helpers accept exactly what the apiserver accepts.
 import {
   Limits,
+  RESOURCE_RUNS,
   RETRYABLE_REASONS,
   RUNTIME_CONTAINER,
   RUNTIMED_CONTAINER,
@@ -15,6 +16,7 @@ import {
   type WorkflowSpec,
   type WorkflowTask,
 } from './api.ts';
+import { isValidResourceName, wholeAmount } from './resources.ts';
 
 /** The messages of the CEL rules in manifests/crds. */
 export const CelMessage = {
@@ -46,7 +48,12 @@ export const CelMessage = {
     'spec.template.spec.containers must not contain a container named "runtimed"; kruntimes injects it',
   capacityRuns: 'spec.capacity.resources.runs must be an integer of at least 1',
   capacityNames:
-    "spec.capacity.resources names must be lowercase alphanumerics, '-' or '.', at most 63 characters",
+    "spec.capacity.resources names must be lowercase alphanumerics, '-' or '.', at most 54 characters",
+  capacityAmounts: 'spec.capacity.resources values must be non-negative whole numbers',
+  requestNames:
+    "spec.resources.requests names must be lowercase alphanumerics, '-' or '.', at most 54 characters",
+  requestRuns: 'spec.resources.requests.runs must be at least 1',
+  resourcesImmutable: 'spec.resources is immutable',
   artifactStoreExactlyOne: 'spec.artifactStore must set exactly one of filesystem or s3',
   artifactPathDotDot: "spec.artifactStore.filesystem.subPath must not contain a '..' path segment",
   tasksImmutable: 'spec.tasks is immutable',
@@ -60,7 +67,6 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const GIT_COMMIT = /^([0-9a-f]{40}|[0-9a-f]{64})$/;
 const DOT_DOT_SEGMENT = /(^|\/)\.\.(\/|$)/;
-const CAPACITY_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /** Length in characters (code points), the unit of the CRD's maxLength. */
 export function charLength(s: string): number {
@@ -223,6 +229,17 @@ export function validateRunSpec(spec: RunSpec): string[] {
       });
     }
   }
+  const requests = spec.resources?.requests;
+  if (requests !== undefined) {
+    const names = Object.keys(requests);
+    if (names.length > Limits.resourceNames)
+      errors.push(`spec.resources.requests must have at most ${Limits.resourceNames} entries`);
+    if (!names.every(isValidResourceName)) errors.push(CelMessage.requestNames);
+    for (const name of names) {
+      checkIntRange(errors, `spec.resources.requests.${name}`, requests[name], 0, Limits.resourceAmountMax);
+    }
+    if (isInt(requests[RESOURCE_RUNS]) && requests[RESOURCE_RUNS] < 1) errors.push(CelMessage.requestRuns);
+  }
   checkIntRange(errors, 'spec.ttlSecondsAfterFinished', spec.ttlSecondsAfterFinished, 0, 2 ** 31 - 1);
   if (spec.cancelRequested !== undefined && typeof spec.cancelRequested !== 'boolean') {
     errors.push('spec.cancelRequested must be a boolean');
@@ -254,6 +271,7 @@ const IMMUTABLE_RUN_FIELDS = [
   ['entrypoint', CelMessage.entrypointImmutable],
   ['timeoutSeconds', CelMessage.timeoutSecondsImmutable],
   ['retryPolicy', CelMessage.retryPolicyImmutable],
+  ['resources', CelMessage.resourcesImmutable],
 ] as const satisfies ReadonlyArray<readonly [keyof RunSpec, string]>;
 
 /**
@@ -282,9 +300,9 @@ export function validateRuntimeSpec(spec: RuntimeSpec, name?: string): string[] 
     if (resources.runs !== undefined && !(isInt(resources.runs) && resources.runs >= 1)) {
       errors.push(CelMessage.capacityRuns);
     }
-    if (!Object.keys(resources).every((k) => k.length <= 63 && CAPACITY_NAME.test(k))) {
-      errors.push(CelMessage.capacityNames);
-    }
+    if (!Object.keys(resources).every(isValidResourceName)) errors.push(CelMessage.capacityNames);
+    if (!Object.values(resources).every((v) => v === undefined || wholeAmount(v) !== undefined))
+      errors.push(CelMessage.capacityAmounts);
   }
 
   const containers = spec.template?.spec?.containers;

@@ -7,6 +7,14 @@ const plain = new Chalk({ level: 0 });
 const now = Date.parse('2026-01-01T01:00:00Z');
 
 describe('describeRun', () => {
+  it('shows the resources a Run requests, with runs defaulted, only when it requests any', () => {
+    const run = (resources?: Run['spec']['resources']): Run => ({
+      metadata: { name: 'job', namespace: 'dev' },
+      spec: { runtime: 'cuda', args: ['train'], resources },
+    });
+    assert.match(describeRun(run({ requests: { gpu: 1 } }), [], plain, now), /^ {2}Requests: +gpu=1, runs=1$/m);
+    assert.doesNotMatch(describeRun(run(), [], plain, now), /Requests/);
+  });
   it('shows phase, attempts, timing, pod, outputs, artifacts, conditions and events', () => {
     const run: Run = {
       metadata: {

@@ -1,6 +1,7 @@
 // `kubectl krt describe RUN`: everything about one Run a person needs to understand where it is.
 import type { ChalkInstance } from 'chalk';
 import { type Condition, DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS, type Run } from '../../lib/api.ts';
+import { formatAmounts, runRequests } from '../../lib/resources.ts';
 import { explainRun } from './explain.ts';
 import { age, between, humanBytes, preciseDuration, secondsAsDuration } from './format.ts';
 import { colorPhase, phaseOf } from './run-table.ts';
@@ -96,6 +97,9 @@ function spec(run: Run): Array<[string, string]> {
   }
   if (sp.args?.length) rows.push(['Args', JSON.stringify(sp.args)]);
   if (sp.env && Object.keys(sp.env).length > 0) rows.push(['Env', Object.keys(sp.env).sort().join(', ')]);
+  // Only when the Run asks for more than the default one Run slot.
+  if (sp.resources?.requests && Object.keys(sp.resources.requests).length > 0)
+    rows.push(['Requests', formatAmounts(runRequests(sp))]);
   rows.push(['Timeout', sp.timeoutSeconds ? secondsAsDuration(sp.timeoutSeconds) : 'none']);
   const attempts = sp.retryPolicy?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const backoff = sp.retryPolicy?.backoffSeconds ?? DEFAULT_BACKOFF_SECONDS;

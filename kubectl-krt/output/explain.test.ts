@@ -60,6 +60,12 @@ describe('explainRun', () => {
       /p9 was deleted/,
     );
   });
+  it('says what to change when a request can never be met', () => {
+    assert.match(
+      explainRun(run({ phase: 'Failed', reason: 'Unschedulable', message: 'Insufficient gpu: …' }))!,
+      /could ever hold what this Run requests \(Insufficient gpu: …\): lower spec\.resources\.requests .*not retried/,
+    );
+  });
   it('names the timeout that elapsed', () => {
     assert.match(explainRun(run({ phase: 'Timeout' }, { timeoutSeconds: 90 }))!, /timeout of 1m30s/);
   });

@@ -26,7 +26,7 @@ export function explainRun(run: Run): string | undefined {
         case Reason.NoReadyPod:
           return `${withDetail(`Runtime "${runtime}" has no Runtime Pod that can take work yet`, message)}: check its pods with kubectl krt runtime get ${runtime} -n ${ns}.`;
         case Reason.AtCapacity:
-          return `${withDetail(`Every ready Runtime Pod of "${runtime}" is running as many Runs as its capacity allows`, message)}; the Run starts when a slot frees. For more room, add replicas (kubectl scale runtime ${runtime} -n ${ns} --replicas N) or raise spec.capacity.resources.runs.`;
+          return `${withDetail(`No ready Runtime Pod of "${runtime}" has room for this Run's requests now`, message)}; the Run starts when a slot frees. For more room, add replicas (kubectl scale runtime ${runtime} -n ${ns} --replicas N) or raise spec.capacity.resources.`;
         case Reason.RetryBackoff:
           return `${withDetail(`Attempt ${status.attempt ?? '?'} failed`, message)}; the next attempt starts after the retry backoff.`;
         default:
@@ -73,6 +73,8 @@ function explainFailure(run: Run, name: string, pod: string, message: string | u
       return `${withDetail('$KRUNTIME_OUTPUTS had a line that is not KEY=VALUE, or an invalid key', message)}; this is not retried.`;
     case Reason.OutputsTooLarge:
       return `${withDetail(`The outputs exceed a bound (${Limits.outputsKeys} keys, ${Limits.outputKeyBytes}-byte keys, ${humanBytes(Limits.outputValueBytes)} values, ${humanBytes(Limits.outputsTotalBytes)} in total)`, message)}: write large results to $KRUNTIME_ARTIFACTS_DIR instead.`;
+    case Reason.Unschedulable:
+      return `${withDetail(`No Runtime Pod of "${run.spec.runtime}" could ever hold what this Run requests`, message)}: lower spec.resources.requests (kubectl krt run --request) or add the resource to the Runtime's spec.capacity.resources, then create the Run again; this is not retried.`;
     case Reason.ArtifactInvalid:
       return `${withDetail('$KRUNTIME_ARTIFACTS_DIR holds something that cannot be stored as an artifact', message)}: only files and directories, at most ${Limits.artifactRefs} entries.`;
     default:

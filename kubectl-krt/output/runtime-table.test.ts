@@ -70,6 +70,8 @@ describe('runtime tables', () => {
     const text = describeRuntime({ runtime, pods, runs }, plain, now);
     assert.match(text, /^Replicas: +2 ready of 2$/m);
     assert.match(text, /^Capacity: +4 Runs per pod$/m);
+    const gpu = { ...runtime, spec: { ...runtime.spec, capacity: { resources: { runs: 4, gpu: 1, 'licence.seat': '2' } } } };
+    assert.match(describeRuntime({ runtime: gpu, pods, runs }, plain, now), /^Capacity: +4 Runs, gpu 1, licence\.seat 2 per pod$/m);
     assert.match(text, /^ {2}runtime-bash-a +True +True, 3s ago +2\/4 +10m$/m);
     assert.match(text, /^ {2}runtime-bash-b +True +True, 30s ago, stale +1\/4 +10m$/m);
   });

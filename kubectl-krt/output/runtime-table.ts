@@ -9,10 +9,12 @@ import {
   Label,
   Limits,
   PodConditionType,
+  RESOURCE_RUNS,
   type Run,
   type RunPhase,
   type Runtime,
 } from '../../lib/api.ts';
+import { runtimeCapacity } from '../../lib/resources.ts';
 import { age } from './format.ts';
 import { indent, renderFields, renderTable } from './table.ts';
 
@@ -127,6 +129,15 @@ export function renderRuntimeTable(
   );
 }
 
+/** `4 Runs per pod`, and the other resources a pod offers: `4 Runs, gpu 1 per pod`. */
+function capacityLine(runtime: Runtime, runs: number): string {
+  const others = Object.entries(runtimeCapacity(runtime.spec))
+    .filter(([name]) => name !== RESOURCE_RUNS)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, n]) => `, ${name} ${n}`);
+  return `${runs} Run${runs === 1 ? '' : 's'}${others.join('')} per pod`;
+}
+
 export function describeRuntime(row: RuntimeRow, chalk: ChalkInstance, now: number): string {
   const { runtime, pods, runs } = row;
   const capacity = capacityOf(runtime);
@@ -140,7 +151,7 @@ export function describeRuntime(row: RuntimeRow, chalk: ChalkInstance, now: numb
       'Replicas',
       `${runtime.status?.readyReplicas ?? 0} ready of ${runtime.spec.replicas ?? DEFAULT_REPLICAS}`,
     ],
-    ['Capacity', `${capacity} Run${capacity === 1 ? '' : 's'} per pod`],
+    ['Capacity', capacityLine(runtime, capacity)],
     ['In Use', `${runs.filter(isActive).length} Run(s) Scheduled or Running`],
     [
       'Ready',

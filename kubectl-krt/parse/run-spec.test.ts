@@ -114,6 +114,28 @@ describe('buildRun', () => {
 });
 
 describe('sourceText', () => {
+  it('takes --request NAME=N repeated or comma-separated into spec.resources.requests', () => {
+    const cmd = { ...base, args: ['nvidia-smi'] };
+    assert.equal(buildRun(cmd, 'dev', {}).run.spec.resources, undefined);
+    const { run } = buildRun({ ...cmd, requests: ['gpu=1', 'licence.seat=2, runs=3'] }, 'dev', {});
+    assert.deepEqual(run.spec.resources, { requests: { gpu: 1, 'licence.seat': 2, runs: 3 } });
+    const refused = (requests: string[], message: RegExp) =>
+      assert.throws(() => buildRun({ ...cmd, requests }, 'dev', {}), (e: unknown) => {
+        assert.ok(e instanceof UsageError);
+        assert.match(e.message, message);
+        return true;
+      });
+    refused(['gpu'], /^--request "gpu" must be NAME=AMOUNT, e\.g\. --request gpu=1$/);
+    refused(['gpu=1.5'], /^--request "gpu=1\.5": the amount must be a whole number from 0 to 2147483647, got "1\.5"$/);
+    refused(['gpu=-1'], /the amount must be a whole number/);
+    refused(['gpu=one'], /the amount must be a whole number/);
+    refused(['gpu=99999999999'], /the amount must be a whole number/);
+    refused(['GPU=1'], /^--request "GPU=1": "GPU" is not a resource name: lowercase letters/);
+    refused(['nvidia.com/gpu=1'], /is not a resource name/);
+    refused(['gpu=1', 'gpu=2'], /^--request gpu is given more than once$/);
+    refused(['runs=0'], /^the Run would be refused: spec\.resources\.requests\.runs must be at least 1$/);
+  });
+
   it('decodes UTF-8 and refuses other bytes', () => {
     assert.equal(sourceText(Buffer.from('echo héllo\n'), 'x'), 'echo héllo\n');
     assert.throws(

@@ -1,6 +1,7 @@
 // The Run `kubectl krt run` creates, built from its flags and checked with the same rules the
 // apiserver applies (lib/validation.ts), so a mistake is reported before anything is sent.
 import { API_VERSION, Limits, RETRYABLE_REASONS, type RetryableReason, type Run, type RunSpec } from '../../lib/api.ts';
+import { isValidResourceName } from '../../lib/resources.ts';
 import { validateRunSpec } from '../../lib/validation.ts';
 import { UsageError } from '../errors.ts';
 import { parseSeconds } from './duration.ts';
@@ -22,6 +23,8 @@ export interface RunFlags {
   /** --retry-on, each value one reason or a comma-separated list. */
   retryOn?: readonly string[];
   ttl?: string;
+  /** --request, each value NAME=AMOUNT or a comma-separated list of them. */
+  requests?: readonly string[];
   name?: string;
   generateName?: string;
 }
@@ -62,6 +65,30 @@ function parseRetryOn(values: readonly string[]): RetryableReason[] {
     }
   }
   return [...new Set(reasons)] as RetryableReason[];
+}
+
+/** --request gpu=1 (repeatable, or gpu=1,runs=2): spec.resources.requests. */
+export function parseRequests(values: readonly string[]): Record<string, number> {
+  const requests: Record<string, number> = {};
+  for (const item of values.flatMap((v) => v.split(',')).map((v) => v.trim())) {
+    const eq = item.indexOf('=');
+    if (eq < 0) throw new UsageError(`--request "${item}" must be NAME=AMOUNT, e.g. --request gpu=1`);
+    const name = item.slice(0, eq).trim();
+    const text = item.slice(eq + 1).trim();
+    if (!isValidResourceName(name)) {
+      throw new UsageError(
+        `--request "${item}": "${name}" is not a resource name: lowercase letters, digits, '-' and '.', at most ${Limits.resourceNameBytes} characters, as in the Runtime's spec.capacity.resources`,
+      );
+    }
+    if (!/^\d+$/.test(text) || Number(text) > Limits.resourceAmountMax) {
+      throw new UsageError(
+        `--request "${item}": the amount must be a whole number from 0 to ${Limits.resourceAmountMax}, got "${text}"`,
+      );
+    }
+    if (name in requests) throw new UsageError(`--request ${name} is given more than once`);
+    requests[name] = Number(text);
+  }
+  return requests;
 }
 
 export function buildRun(flags: RunFlags, namespace: string, localEnv: NodeJS.ProcessEnv): BuiltRun {
@@ -106,6 +133,8 @@ export function buildRun(flags: RunFlags, namespace: string, localEnv: NodeJS.Pr
     }
   }
   if (flags.ttl !== undefined) spec.ttlSecondsAfterFinished = parseSeconds(flags.ttl, '--ttl');
+  const requests = parseRequests(flags.requests ?? []);
+  if (Object.keys(requests).length > 0) spec.resources = { requests };
 
   if (spec.source === undefined && spec.entrypoint === undefined && spec.args === undefined) {
     throw new UsageError(

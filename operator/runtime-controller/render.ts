@@ -5,7 +5,6 @@ import {
   Annotation,
   API_VERSION,
   Component,
-  DEFAULT_CAPACITY_RUNS,
   DEFAULT_REPLICAS,
   Label,
   MANAGER,
@@ -18,6 +17,7 @@ import {
   WORKSPACE_VOLUME,
 } from '../../lib/api.ts';
 import { ARTIFACT_MOUNT, StoreEnv } from '../../lib/artifact-store/open-store.ts';
+import { capacityAnnotations, runtimeCapacity } from '../../lib/resources.ts';
 import {
   mergeSecurityContext,
   type PodSettings,
@@ -160,7 +160,7 @@ export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: str
   const name = runtime.metadata.name!;
   const template = runtime.spec.template;
   const podSpec = structuredClone(template.spec) as Obj;
-  const capacity = runtime.spec.capacity?.resources?.runs ?? DEFAULT_CAPACITY_RUNS;
+  const capacity = runtimeCapacity(runtime.spec);
   const workspaceMount = { name: WORKSPACE_VOLUME, mountPath: WORKSPACE_MOUNT };
   const containers = (podSpec.containers as Obj[]).filter((c) => c.name !== RUNTIMED_CONTAINER);
   const env = (containers[0].env as Obj[] | undefined) ?? [];
@@ -255,8 +255,13 @@ export function renderDeployment(runtime: Runtime, config: RenderConfig, sa: str
         metadata: {
           labels,
           annotations: {
-            ...(template.metadata?.annotations ?? {}),
-            [Annotation.CapacityRuns]: String(capacity),
+            // The Runtime's spec.capacity is the one source of a pod's capacity: no stray copies.
+            ...Object.fromEntries(
+              Object.entries(template.metadata?.annotations ?? {}).filter(
+                ([key]) => !key.startsWith(Annotation.CapacityPrefix),
+              ),
+            ),
+            ...capacityAnnotations(capacity),
           },
         },
         spec: {

@@ -1,6 +1,14 @@
 // The scheduling decision for one (namespace, runtime): which Pending Runs go to which Runtime
 // Pods, and what the others are told while they wait. Pure: the loop feeds it cache snapshots.
-import { Annotation, Limits, Reason, type Run } from '../../lib/api.ts';
+import { Annotation, Limits, RESOURCE_RUNS, Reason, type Run } from '../../lib/api.ts';
+import {
+  addAmounts,
+  formatAmounts,
+  type ResourceAmounts,
+  runRequests,
+  shortOf,
+  unsatisfiable,
+} from '../../lib/resources.ts';
 
 export interface PodView {
   name: string;
@@ -10,15 +18,18 @@ export interface PodView {
   /** When runtimed last reported RuntimedReady=True (ms since epoch), if it currently does. */
   heartbeatMs?: number;
   terminating: boolean;
-  capacity: number;
-  /** Active Runs assigned to this pod (Scheduled, Running, and assignments in flight). */
-  inUse: number;
+  /** From the pod's kruntimes.io/capacity.<name> annotations. */
+  capacity: ResourceAmounts;
+  /** The requests of the active Runs assigned to this pod (Scheduled, Running, assignments in flight). */
+  inUse: ResourceAmounts;
 }
 
 export interface SchedulingInput {
   namespace: string;
   runtime: string;
   runtimeExists: boolean;
+  /** The Runtime's spec.capacity.resources (lib/resources runtimeCapacity), when it exists. */
+  runtimeCapacity?: ResourceAmounts;
   /** Pending Runs of this runtime, oldest first. */
   pending: Run[];
   pods: PodView[];
@@ -29,6 +40,8 @@ export interface SchedulingInput {
 export type SchedulingAction =
   | { type: 'assign'; run: Run; pod: { name: string; uid: string } }
   | { type: 'wait'; run: Run; reason: string; message: string }
+  /** End the Run Failed: it can never be scheduled. */
+  | { type: 'refuse'; run: Run; reason: string; message: string }
   | { type: 'cancel'; run: Run };
 
 /** A retried Run whose backoff has not elapsed yet. */
@@ -79,36 +92,69 @@ export function decide(input: SchedulingInput): SchedulingAction[] {
     for (const run of pending) wait(run, Reason.RuntimeNotFound, msg);
     return actions;
   }
+  // A request no pod of this Runtime could hold even idle never will: say so and end the Run, rather
+  // than leave it (and a Workflow or a `--wait` behind it) Pending for ever.
+  const requestsOf = new Map<Run, ResourceAmounts>();
+  const schedulable = pending.filter((run) => {
+    const requests = runRequests(run.spec);
+    requestsOf.set(run, requests);
+    const why = input.runtimeCapacity && unsatisfiable(input.runtime, requests, input.runtimeCapacity);
+    if (why) actions.push({ type: 'refuse', run, reason: Reason.Unschedulable, message: why });
+    return !why;
+  });
+  if (schedulable.length === 0) return actions;
   const candidates = input.pods
     .filter((p) => isSchedulable(p, input.nowMs, staleAfterMs))
-    .map((p) => ({ ...p }))
+    .map((p) => ({ ...p, inUse: { ...p.inUse } }))
     .sort((a, b) => a.name.localeCompare(b.name));
   if (candidates.length === 0) {
     const msg = explainNoReadyPod(input, staleAfterMs);
-    for (const run of pending) wait(run, Reason.NoReadyPod, msg);
+    for (const run of schedulable) wait(run, Reason.NoReadyPod, msg);
     return actions;
   }
-  for (const run of pending) {
-    // Spread: the least loaded pod with a free slot; ties go to the first by name.
+  for (const run of schedulable) {
+    const requests = requestsOf.get(run)!;
+    // Spread: the pod with the fewest Runs among those with room for every request; ties go to
+    // the first by name.
     let best: (typeof candidates)[number] | undefined;
     for (const p of candidates) {
-      if (p.inUse >= p.capacity) continue;
-      if (!best || p.inUse < best.inUse) best = p;
+      if (shortOf(requests, p.inUse, p.capacity).length > 0) continue;
+      if (!best || runsOf(p.inUse) < runsOf(best.inUse)) best = p;
     }
     if (!best) {
-      const used = candidates.reduce((n, p) => n + p.inUse, 0);
-      const cap = candidates.reduce((n, p) => n + p.capacity, 0);
-      wait(
-        run,
-        Reason.AtCapacity,
-        `all ${candidates.length} ready Runtime Pods of "${input.runtime}" are at capacity (${used}/${cap} Runs); waiting for a free slot`,
-      );
+      wait(run, Reason.AtCapacity, explainAtCapacity(input.runtime, requests, candidates));
       continue;
     }
-    best.inUse++;
+    addAmounts(best.inUse, requests);
     actions.push({ type: 'assign', run, pod: { name: best.name, uid: best.uid } });
   }
   return actions;
+}
+
+const runsOf = (amounts: ResourceAmounts) => amounts[RESOURCE_RUNS] ?? 0;
+
+/**
+ * Which resource the Run waits for, summed over the ready pods: `2/2 Runs` for the built-in one
+ * (as before there were others), `gpu 1/1 in use` for the others.
+ */
+function explainAtCapacity(runtime: string, requests: ResourceAmounts, pods: PodView[]): string {
+  // The names no single pod has enough of; when each fits somewhere but never all on one pod, all.
+  let short = Object.keys(requests)
+    .filter((name) => pods.every((p) => shortOf({ [name]: requests[name] }, p.inUse, p.capacity).length > 0))
+    .sort();
+  const scattered = short.length === 0;
+  if (scattered) short = Object.keys(requests).sort();
+  const parts = short.map((name) => {
+    const used = pods.reduce((n, p) => n + (p.inUse[name] ?? 0), 0);
+    const cap = pods.reduce((n, p) => n + (p.capacity[name] ?? 0), 0);
+    return name === RESOURCE_RUNS ? `${used}/${cap} Runs` : `${name} ${used}/${cap} in use`;
+  });
+  // Amounts above 1 explain why "1/2 in use" is still too full.
+  const asked = short.filter((name) => requests[name] > 1);
+  if (scattered) parts.push(`no single pod has room for all of ${formatAmounts(requests)}`);
+  else if (asked.length > 0)
+    parts.push(`this Run requests ${formatAmounts(Object.fromEntries(asked.map((n) => [n, requests[n]])))}`);
+  return `all ${pods.length} ready Runtime Pods of "${runtime}" are at capacity (${parts.join(', ')}); waiting for a free slot`;
 }
 
 function explainNoReadyPod(input: SchedulingInput, staleAfterMs: number): string {

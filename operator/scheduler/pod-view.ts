@@ -1,9 +1,10 @@
 // What the scheduler needs to know about a Runtime Pod, read from the pod object.
 import type { V1Pod } from '@kubernetes/client-node';
-import { Annotation, DEFAULT_CAPACITY_RUNS, PodConditionType } from '../../lib/api.ts';
+import { PodConditionType } from '../../lib/api.ts';
+import { podCapacity, type ResourceAmounts } from '../../lib/resources.ts';
 import type { PodView } from './decide.ts';
 
-export function podView(pod: V1Pod, inUse: number): PodView {
+export function podView(pod: V1Pod, inUse: ResourceAmounts): PodView {
   const conditions = pod.status?.conditions ?? [];
   const ready = conditions.some((c) => c.type === 'Ready' && c.status === 'True');
   const hb = conditions.find((c) => c.type === PodConditionType.RuntimedReady);
@@ -12,7 +13,6 @@ export function podView(pod: V1Pod, inUse: number): PodView {
     const t = hb.lastProbeTime ?? hb.lastTransitionTime;
     heartbeatMs = t ? new Date(t as unknown as string).getTime() : undefined;
   }
-  const raw = Number.parseInt(pod.metadata?.annotations?.[Annotation.CapacityRuns] ?? '', 10);
   return {
     name: pod.metadata!.name!,
     uid: pod.metadata!.uid!,
@@ -22,7 +22,7 @@ export function podView(pod: V1Pod, inUse: number): PodView {
       Boolean(pod.metadata?.deletionTimestamp) ||
       pod.status?.phase === 'Succeeded' ||
       pod.status?.phase === 'Failed',
-    capacity: Number.isFinite(raw) && raw > 0 ? raw : DEFAULT_CAPACITY_RUNS,
+    capacity: podCapacity(pod.metadata?.annotations),
     inUse,
   };
 }

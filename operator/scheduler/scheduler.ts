@@ -7,6 +7,7 @@ import { isConflict, isNotFound, type KubeClient, newerOf, Paths } from '../../l
 import { errorMessage, logger } from '../../lib/log.ts';
 import { phaseOf, scheduledStatus, terminalStatus, waitingStatus } from '../../lib/run-status.ts';
 import { schedulerMetrics } from '../metrics.ts';
+import { addAmounts, type ResourceAmounts, runRequests, runtimeCapacity } from '../../lib/resources.ts';
 import { decide, nextRetryMs, type SchedulingAction } from './decide.ts';
 import { podView } from './pod-view.ts';
 
@@ -153,20 +154,28 @@ export class Scheduler {
           a.metadata.name!.localeCompare(b.metadata.name!),
       );
     if (pending.length === 0) return;
-    const inFlightByPod = new Map<string, number>();
-    for (const podKey of this.inFlight.values())
-      inFlightByPod.set(podKey, (inFlightByPod.get(podKey) ?? 0) + 1);
+    // What each pod holds: the requests of its active Runs and of the assignments in flight.
+    const inUseByPod = new Map<string, ResourceAmounts>();
+    const hold = (podKey: string, uid: string) => {
+      const run = this.known.get(uid);
+      if (!run) return;
+      inUseByPod.set(podKey, addAmounts(inUseByPod.get(podKey) ?? {}, runRequests(run.spec)));
+    };
+    for (const [uid, podKey] of this.inFlight) if (podKey) hold(podKey, uid);
     const pods = this.pods
       .list(namespace)
       .filter((p) => p.metadata?.labels?.[Label.Runtime] === runtime)
       .map((p) => {
         const podKey = keyOf(namespace, p.metadata!.name!);
-        return podView(p, (this.active.get(podKey)?.size ?? 0) + (inFlightByPod.get(podKey) ?? 0));
+        for (const uid of this.active.get(podKey) ?? []) if (!this.inFlight.has(uid)) hold(podKey, uid);
+        return podView(p, inUseByPod.get(podKey) ?? {});
       });
+    const rt = this.runtimes.get(runtime, namespace);
     const actions = decide({
       namespace,
       runtime,
-      runtimeExists: this.runtimes.get(runtime, namespace) !== undefined,
+      runtimeExists: rt !== undefined,
+      runtimeCapacity: rt && runtimeCapacity(rt.spec),
       pending,
       pods,
       nowMs: Date.now(),
@@ -197,6 +206,10 @@ export class Scheduler {
     if (action.type === 'assign') {
       this.inFlight.set(uid, keyOf(run.metadata.namespace!, action.pod.name));
       status = scheduledStatus(run, action.pod);
+    } else if (action.type === 'refuse') {
+      this.inFlight.set(uid, '');
+      status = terminalStatus(run, { phase: RunPhase.Failed, reason: action.reason, message: action.message });
+      log.info('refused', { run: run.metadata.name, uid, message: action.message });
     } else if (action.type === 'cancel') {
       this.inFlight.set(uid, '');
       status = terminalStatus(run, {

@@ -15,6 +15,7 @@ import {
   Limits,
   Plural,
   RunPhase,
+  type RunResources,
   type RunSpec,
   type RunStatus,
   type RuntimeSpec,
@@ -202,6 +203,7 @@ describe('CRDs', () => {
         'entrypoint',
         'timeoutSeconds',
         'retryPolicy',
+        'resources',
         'cancelRequested',
         'ttlSecondsAfterFinished',
       ]);
@@ -210,6 +212,7 @@ describe('CRDs', () => {
       assert.deepEqual(props(at(root(run), 'spec.source.git')), ['commit', 'ref', 'repository', 'subPath']);
       assert.deepEqual(props(at(root(run), 'spec.retryPolicy')), ['backoffSeconds', 'maxAttempts', 'retryOn']);
       assert.deepEqual(at(root(run), 'spec.retryPolicy.retryOn').items?.enum, [...RETRYABLE_REASONS]);
+      assert.deepEqual(props(at(root(run), 'spec.resources')), fieldsOf<RunResources>()(['requests']));
       const status = fieldsOf<RunStatus>()([
         'phase',
         'message',
@@ -357,6 +360,21 @@ describe('CRDs', () => {
         at(r, 'spec.retryPolicy.backoffSeconds').maximum,
         Limits.backoffSecondsMax,
       ],
+      [
+        'spec.resources.requests maxProperties',
+        at(r, 'spec.resources.requests').maxProperties,
+        Limits.resourceNames,
+      ],
+      [
+        'spec.resources.requests values maximum',
+        at(r, 'spec.resources.requests.*').maximum,
+        Limits.resourceAmountMax,
+      ],
+      [
+        'Runtime spec.capacity.resources maxProperties',
+        at(root(runtime), 'spec.capacity.resources').maxProperties,
+        Limits.resourceNames,
+      ],
       ['status.message maxLength', at(r, 'status.message').maxLength, Limits.messageBytes],
       ['status.outputs maxProperties', at(r, 'status.outputs').maxProperties, Limits.outputsKeys],
       ['status.outputs values maxLength', at(r, 'status.outputs.*').maxLength, Limits.outputValueBytes],
@@ -385,6 +403,10 @@ describe('CRDs', () => {
       assert.match(outputsRule, new RegExp(`size\\(k\\) <= ${Limits.outputKeyBytes}\\b`));
       const nameRule = root(runtime)['x-kubernetes-validations']?.[0].rule ?? '';
       assert.match(nameRule, new RegExp(`size\\(self.metadata.name\\) <= ${Limits.nameBytes}\\b`));
+      for (const names of [at(root(runtime), 'spec.capacity.resources'), at(r, 'spec.resources.requests')]) {
+        const rule = names['x-kubernetes-validations']?.find((v) => v.rule.includes('size(k)'))?.rule ?? '';
+        assert.match(rule, new RegExp(`size\\(k\\) <= ${Limits.resourceNameBytes}\\b`));
+      }
     });
 
     it('defaults', () => {
@@ -420,7 +442,7 @@ describe('CRDs', () => {
 
     it('the immutable Run fields each have a rule with fieldPath and Forbidden', () => {
       const rules = at(root(run), 'spec')['x-kubernetes-validations'] ?? [];
-      for (const field of ['args', 'env', 'source', 'entrypoint', 'timeoutSeconds', 'retryPolicy']) {
+      for (const field of ['args', 'env', 'source', 'entrypoint', 'timeoutSeconds', 'retryPolicy', 'resources']) {
         const rule = rules.find((r) => r.message === `spec.${field} is immutable`);
         assert.ok(rule, field);
         assert.equal(rule.fieldPath, `.${field}`);
