@@ -296,15 +296,28 @@ spec:
     assert.equal(logs.out, 'v2 from git\n');
   });
 
-  it('runs every container as a non-root user; only runtimed holds the token', async () => {
+  it('runs each container of a Runtime Pod non-root under the restricted profile, runtimed apart from the workload; only runtimed holds the token', async () => {
     const pod = await runtimePod('bash');
     assert.equal(pod.spec.automountServiceAccountToken, false);
+    assert.equal(pod.spec.securityContext?.runAsNonRoot, true);
+    const uids: Record<string, string> = {};
     for (const container of ['runtime', 'runtimed']) {
       const status = await procStatus(pod.metadata.name, container);
-      assert.notEqual(status.Uid.split(/\s+/)[0], '0', `${container} runs as root`);
+      uids[container] = status.Uid.split(/\s+/)[0];
+      assert.notEqual(uids[container], '0', `${container} runs as root`);
+      assert.equal(status.NoNewPrivs, '1', `${container}: allowPrivilegeEscalation false`);
+      assert.equal(status.CapEff, '0000000000000000', `${container}: all capabilities dropped`);
+      assert.equal(status.Seccomp, '2', `${container}: seccomp RuntimeDefault (filter mode)`);
       const token = await exec('kubectl', ['exec', '-n', NS, pod.metadata.name, '-c', container, '--', 'ls', '/var/run/secrets/kubernetes.io/serviceaccount/token']);
       assert.equal(token.code === 0, container === 'runtimed', `${container}: token ${token.code === 0 ? 'present' : 'absent'}`);
     }
+    assert.equal(uids.runtime, '1000', 'the Runtime Server runs as its image\'s user');
+    assert.notEqual(uids.runtimed, uids.runtime, 'runtimed and the workload run as different users');
+    // What the workload can reach of runtimed's files: nothing it could read.
+    const r = await krt(['run', 'bash', '-n', NS, '--follow', '--', 'touch /probe 2>/dev/null && echo root-writable; ls /var/run/secrets 2>&1 | head -1; id -u']);
+    assert.equal(r.code, 0, explain(r));
+    assert.doesNotMatch(r.out, /root-writable/);
+    assert.match(r.out, /1000\n$/);
   });
 
   it('applies the resource limits we render: read from the container\'s own cgroup', async () => {
