@@ -5,7 +5,6 @@
 // an Event say why its finalizer stays; recreating the Secret lets the Run go).
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ArtifactCleanupCondition, Finalizer, type Run, RunPhase } from '../../lib/api.ts';
 import { CREDENTIALS_MOUNT, RETAINED_CLAIMS_MOUNT } from '../../lib/artifact-store/open-store.ts';
@@ -148,13 +147,20 @@ describe('artifact cleanup of Runs whose Runtime changed its store', function ()
     // The Secret the Runtime moves to holds credentials the store refuses: deleting with it fails.
     await secret('s3-new', 'wrong-secret');
     for (const claim of ['claim-a', 'claim-b']) {
-      pvDirs[claim] = mkdtempSync(path.join(os.tmpdir(), `krt-pv-${claim}-`));
+      // Not below /tmp: runtimed has its own /tmp (an emptyDir), which hides a hostPath there on the local node.
+      pvDirs[claim] = mkdtempSync(path.join('/var/tmp', `krt-pv-${claim}-`));
       await applyYaml(ns, pvYaml(ns, claim, pvDirs[claim]));
     }
     await applyYaml(ns, runtimeYaml('moves', '    filesystem: { claimName: claim-a, subPath: store }'));
     await applyYaml(ns, runtimeYaml('rotates', s3Store('s3-old')));
     for (const rt of ['moves', 'rotates']) {
-      await waitForRuntimeReady(client, ns, rt, 180_000);
+      try {
+        await waitForRuntimeReady(client, ns, rt, 180_000);
+      } catch (err) {
+        const state = await kubectl(['get', 'runtime,deploy,rs,pods,pvc,events', '-n', ns, '-o', 'wide'], { check: false });
+        const runtime = await kubectl(['get', 'runtime', rt, '-n', ns, '-o', 'yaml'], { check: false });
+        throw new Error(`${(err as Error).message}\n${state.stdout}\n${runtime.stdout}`, { cause: err });
+      }
       await waitForSchedulable(ns, rt, 1);
     }
   });

@@ -118,7 +118,8 @@ describe('artifacts in S3 and on a PVC', function () {
     s3.createBucket(BUCKET);
     ns = await createNamespace('e2e-artifacts');
     work = mkdtempSync(path.join(os.tmpdir(), 'krt-artifacts-e2e-'));
-    pvDir = mkdtempSync(path.join(os.tmpdir(), 'krt-pv-'));
+    // Not below /tmp: runtimed has its own /tmp (an emptyDir), which hides a hostPath there on the local node.
+    pvDir = mkdtempSync(path.join('/var/tmp', 'krt-pv-'));
     await kubectl(['create', 'secret', 'generic', 's3-creds', '-n', ns, `--from-literal=AWS_ACCESS_KEY_ID=${S3_ACCESS_KEY}`, `--from-literal=AWS_SECRET_ACCESS_KEY=${S3_SECRET_KEY}`]);
     await kubectl(['create', 'secret', 'generic', 's3-wrong', '-n', ns, `--from-literal=AWS_ACCESS_KEY_ID=${S3_ACCESS_KEY}`, '--from-literal=AWS_SECRET_ACCESS_KEY=wrong-secret']);
     await applyYaml(
