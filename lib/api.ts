@@ -175,6 +175,8 @@ export const RUNTIME_CONTAINER = 'runtime';
 export const RUNTIMED_CONTAINER = 'runtimed';
 export const WORKSPACE_VOLUME = 'kruntimes-workspace';
 export const WORKSPACE_MOUNT = '/workspace';
+/** runtimed's per-Run workspaces: <workspace>/runs/<run uid>; the Runtime Server removes one at Forget. */
+export const WORKSPACE_RUNS_DIR = 'runs';
 export const RUNTIME_SERVER_PORT = 19091;
 export const RUNTIMED_HTTP_PORT = 19092;
 

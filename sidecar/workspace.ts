@@ -3,7 +3,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { type FileHandle, mkdir, open, realpath, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Limits, Reason, type Run } from '../lib/api.ts';
+import { Limits, Reason, type Run, WORKSPACE_RUNS_DIR } from '../lib/api.ts';
 import { validateEntrypoint } from '../lib/validation.ts';
 import { cloneInto, GitSourceError } from './git-source.ts';
 
@@ -14,7 +14,7 @@ export interface RunWorkspace {
 }
 
 export function workspaceOf(root: string, uid: string): RunWorkspace {
-  const dir = path.join(root, 'runs', uid);
+  const dir = path.join(root, WORKSPACE_RUNS_DIR, uid);
   return {
     dir,
     outputsFile: path.join(dir, '.krt', 'outputs'),

@@ -1,11 +1,13 @@
-// One execution: a process in its own process group (so Cancel and timeouts reach everything it
-// started), its bounded stdout/stderr, the raw output for the Output RPC, and its state as the
-// contract reports it.
+// One execution: a process in its own session and process group (so Cancel and timeouts reach
+// everything it started), with an environment of its own (isolation.ts), its bounded stdout/stderr,
+// the raw output for the Output RPC, and its state as the contract reports it. When it ends, its
+// group and every process carrying its mark are killed before the end is reported; Forget removes
+// its directories (release()).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
-import { join } from 'node:path';
 import {
   type ExecuteRequest,
   ExecutionState,
@@ -15,6 +17,13 @@ import {
   type StatusResponse,
 } from '../../lib/runtime-proto.ts';
 import { BoundedOutput } from './bounded-output.ts';
+import {
+  executionDirs,
+  newExecutionMark,
+  type SweepOptions,
+  sweepMarked,
+  workloadEnv,
+} from './isolation.ts';
 import type { Logger } from './log.ts';
 import type { OutputReplay } from './output-replay.ts';
 
@@ -34,13 +43,7 @@ export interface CommandSpec {
  */
 export type CommandResolver = (request: ExecuteRequest) => CommandSpec | Promise<CommandSpec>;
 
-/** Env names runtimed passes in the request; defaulted under <working_dir>/.krt/ when absent. */
-export const WorkloadEnv = {
-  Outputs: 'KRUNTIME_OUTPUTS',
-  ArtifactsDir: 'KRUNTIME_ARTIFACTS_DIR',
-} as const;
-
-export const DEFAULT_KRT_DIR = '.krt';
+export { DEFAULT_KRT_DIR, WorkloadEnv } from './isolation.ts';
 
 /** exit_code of a FAILED execution whose process never ran or was stopped (cancel, timeout). */
 export const NO_EXIT_CODE = -1;
@@ -54,7 +57,13 @@ export interface ExecutionOptions {
   /** working_dir must already be an absolute path. */
   request: ExecuteRequest;
   command: CommandResolver;
-  baseEnv: NodeJS.ProcessEnv;
+  /** The server's environment; only the passEnv names reach the workload. */
+  serverEnv: NodeJS.ProcessEnv;
+  passEnv: readonly string[];
+  /** Whether release() removes working_dir itself (runtimed's workspace, or a scratch dir). */
+  ownsWorkingDir: boolean;
+  /** /proc and signalling for the sweep (tests). */
+  sweep?: SweepOptions;
   outputLimitBytes: number;
   /** Receives every output chunk; ended when the execution finishes. */
   replay: OutputReplay;
@@ -77,6 +86,12 @@ export class Execution {
   pid: number | undefined;
   startedAt: number | undefined;
   finishedAt: number | undefined;
+  /** Inherited by every process of this execution; the sweep kills what carries it. */
+  readonly mark = newExecutionMark();
+  /** ms from the end of the process (its pipes closed) to the end reported: group kill and sweep. */
+  cleanupMs: number | undefined;
+  /** Processes the sweep killed at the end (ones that had left the process group). */
+  swept = 0;
 
   private readonly options: ExecutionOptions;
   private readonly stdout: BoundedOutput;
@@ -88,6 +103,8 @@ export class Execution {
   private timeoutTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
+  /** working_dir's device and inode when accepted: release() removes only that directory. */
+  private readonly workingDirIdentity: string | undefined;
 
   constructor(options: ExecutionOptions) {
     this.options = options;
@@ -96,6 +113,7 @@ export class Execution {
     this.replay = options.replay;
     this.stdout = new BoundedOutput({ limitBytes: options.outputLimitBytes });
     this.stderr = new BoundedOutput({ limitBytes: options.outputLimitBytes });
+    this.workingDirIdentity = identityOf(options.request.workingDir);
   }
 
   get finished(): boolean {
@@ -161,7 +179,7 @@ export class Execution {
     let child: ChildProcess;
     try {
       // Inside the try: a read-only working_dir (mkdir .krt) or a NUL byte in env/args fail here.
-      const env = this.workloadEnv(spec);
+      const env = this.prepareEnv(spec);
       child = spawn(spec.file, spec.args, {
         cwd: workingDir,
         env,
@@ -209,18 +227,48 @@ export class Execution {
     });
   }
 
-  /** Server env, then the runtime's additions, then the KRUNTIME_* defaults, then the Run's env. */
-  private workloadEnv(spec: CommandSpec): NodeJS.ProcessEnv {
+  /** The workload env (isolation.ts) and a fresh, empty HOME and TMPDIR for it. */
+  private prepareEnv(spec: CommandSpec): NodeJS.ProcessEnv {
     const { workingDir, env: runEnv } = this.request;
-    const env: NodeJS.ProcessEnv = { ...this.options.baseEnv, ...spec.env };
-    const krtDir = join(workingDir, DEFAULT_KRT_DIR);
-    if (runEnv[WorkloadEnv.Outputs] === undefined || runEnv[WorkloadEnv.ArtifactsDir] === undefined) {
-      // So that `echo k=v >> "$KRUNTIME_OUTPUTS"` works without runtimed; artifacts dir is the workload's.
-      mkdirSync(krtDir, { recursive: true });
-      env[WorkloadEnv.Outputs] = join(krtDir, 'outputs');
-      env[WorkloadEnv.ArtifactsDir] = join(krtDir, 'artifacts');
+    const dirs = executionDirs(workingDir, this.id);
+    // Empty at start even when a retry runs in the same working_dir (the original runtimed re-Executes).
+    rmSync(dirs.own, { recursive: true, force: true });
+    for (const dir of [dirs.home, dirs.tmp]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return workloadEnv({
+      id: this.id,
+      serverEnv: this.options.serverEnv,
+      passEnv: this.options.passEnv,
+      workingDir,
+      runtimeEnv: spec.env,
+      runEnv,
+      mark: this.mark,
+    });
+  }
+
+  /** Kills what carries this execution's mark; logs what it found. */
+  private sweep(): void {
+    try {
+      const { killed } = sweepMarked(this.mark, this.options.sweep);
+      this.swept += killed;
+    } catch (err) {
+      this.options.logger('warn', 'execution.sweep_failed', { id: this.id, error: errorText(err) });
     }
-    return Object.assign(env, runEnv);
+  }
+
+  /**
+   * After Forget: removes working_dir when the execution owns it and it is still the directory the
+   * execution ran in (a retry may already have a fresh one at that path); otherwise only the HOME
+   * and TMPDIR it made there. Never fails: a problem is logged.
+   */
+  async release(): Promise<void> {
+    const { workingDir } = this.request;
+    if (this.workingDirIdentity === undefined || identityOf(workingDir) !== this.workingDirIdentity) return;
+    const target = this.options.ownsWorkingDir ? workingDir : executionDirs(workingDir, this.id).own;
+    try {
+      await rm(target, { recursive: true, force: true, maxRetries: 3 });
+    } catch (err) {
+      this.options.logger('warn', 'execution.cleanup_failed', { id: this.id, error: errorText(err) });
+    }
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -230,6 +278,8 @@ export class Execution {
     // holds them is part of the Run and does not outlive it.
     this.lingerTimer = setTimeout(() => {
       this.killGroup('SIGKILL');
+      // A process that left the group (setsid) may hold the pipes: the sweep lets them close.
+      this.sweep();
       this.lingerTimer = setTimeout(() => {
         // Something outside the group (it called setsid) holds the pipes: stop reading.
         this.child?.stdout?.destroy();
@@ -241,8 +291,12 @@ export class Execution {
 
   private onClose(): void {
     if (this.finished || this.exit === undefined) return;
-    // Leftovers that closed their stdio (nohup ... &) end with the Run too.
+    const started = performance.now();
+    // Leftovers that closed their stdio (nohup ... &) or left the group (setsid, double fork) end
+    // with the Run too, before its end is reported.
     this.killGroup('SIGKILL');
+    this.sweep();
+    this.cleanupMs = performance.now() - started;
     const { code, signal } = this.exit;
     if (this.stopReason !== undefined) {
       this.finish(ExecutionState.Failed, NO_EXIT_CODE, this.stopReason);
@@ -285,6 +339,8 @@ export class Execution {
       durationMs: this.finishedAt - this.acceptedAt,
       stdoutBytes: this.stdout.totalBytes,
       stderrBytes: this.stderr.totalBytes,
+      cleanupMs: this.cleanupMs === undefined ? undefined : Math.round(this.cleanupMs * 10) / 10,
+      swept: this.swept || undefined,
     });
     // Every chunk has been read by now ('close' came, or the pipes were abandoned): Output ends.
     this.replay.end();
@@ -299,6 +355,19 @@ function isDirectory(path: string): boolean {
     return statSync(path).isDirectory();
   } catch {
     return false;
+  }
+}
+
+/**
+ * device, inode and birth time of a directory, or undefined when there is none. The birth time tells
+ * a directory removed and made again (which often gets the same inode number) from the original.
+ */
+function identityOf(path: string): string | undefined {
+  try {
+    const st = statSync(path, { bigint: true });
+    return st.isDirectory() ? `${st.dev}:${st.ino}:${st.birthtimeNs}` : undefined;
+  } catch {
+    return undefined;
   }
 }
 

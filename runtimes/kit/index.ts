@@ -10,6 +10,15 @@ export {
   NO_EXIT_CODE,
   WorkloadEnv,
 } from './execution.ts';
+export {
+  environHas,
+  executionDirs,
+  PASSED_SERVER_ENV,
+  passEnvNames,
+  type SweepOptions,
+  type SweepResult,
+  sweepMarked,
+} from './isolation.ts';
 export { jsonLogger, type LogFields, type Logger, LogLevel, silentLogger } from './log.ts';
 export {
   DEFAULT_REPLAY_LIMIT_BYTES,

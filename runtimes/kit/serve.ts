@@ -3,6 +3,7 @@
 
 import { RUNTIME_SERVER_PORT } from '../../lib/api.ts';
 import { errorText } from './execution.ts';
+import { passEnvNames } from './isolation.ts';
 import { jsonLogger } from './log.ts';
 import { type RuntimeServer, type RuntimeServerOptions, startRuntimeServer } from './server.ts';
 
@@ -12,6 +13,8 @@ export const ServerEnv = {
   Host: 'KRUNTIME_HOST',
   ShutdownGraceSeconds: 'KRUNTIME_SHUTDOWN_GRACE_SECONDS',
   KillGraceSeconds: 'KRUNTIME_KILL_GRACE_SECONDS',
+  /** More names of the server's environment to give every workload (comma-separated). */
+  PassEnv: 'KRUNTIME_PASS_ENV',
 } as const;
 
 export interface ServeOptions extends Omit<RuntimeServerOptions, 'port' | 'host' | 'logger' | 'killGraceMs'> {
@@ -35,6 +38,7 @@ export async function serveRuntime(options: ServeOptions): Promise<RuntimeServer
       // Unset: the server's default, 127.0.0.1 (runtimed is the only way in).
       host: env[ServerEnv.Host] || undefined,
       killGraceMs: numberFromEnv(ServerEnv.KillGraceSeconds, DEFAULT_KILL_GRACE_SECONDS) * 1000,
+      passEnv: options.passEnv ?? passEnvNames(env[ServerEnv.PassEnv]),
     });
   } catch (err) {
     logger('error', 'server.start_failed', { error: errorText(err) });

@@ -141,12 +141,12 @@ describe('kit Runtime Server', () => {
   });
 
   describe('environment', () => {
-    it('gives the workload the server env overlaid with the Run env, Run env winning', async () => {
+    it("keeps the server's own variables out of the workload env, the Run's env winning", async () => {
       const status = await rt.run({
-        args: ['echo "$FROM_SERVER $FROM_RUN $SHARED"'],
+        args: ['echo "[$FROM_SERVER] $FROM_RUN $SHARED"'],
         env: { FROM_RUN: 'run', SHARED: 'run-wins' },
       });
-      assert.equal(status.stdout, 'server run run-wins\n');
+      assert.equal(status.stdout, '[] run run-wins\n');
       const overridden = await rt.run({ args: ['echo $FROM_SERVER'], env: { FROM_SERVER: 'run' } });
       assert.equal(overridden.stdout, 'run\n');
     });

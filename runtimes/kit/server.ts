@@ -23,6 +23,7 @@ import {
 import { DEFAULT_OUTPUT_LIMIT_BYTES } from './bounded-output.ts';
 import { type CommandResolver, Execution, errorText } from './execution.ts';
 import { executeDecision, withoutMissingDefaultEntrypoint } from './execute-rules.ts';
+import { ownsWorkingDir, PASSED_SERVER_ENV, type SweepOptions, workspaceRootFrom } from './isolation.ts';
 import { jsonLogger, type Logger } from './log.ts';
 import { OutputReplay, ReplayBudget } from './output-replay.ts';
 import { streamOutput } from './output-stream.ts';
@@ -60,8 +61,17 @@ export interface RuntimeServerOptions {
   maxFinished?: number;
   /** Parent of the working directories made for requests without working_dir. Default <tmpdir>/kruntimes-work. */
   workRoot?: string;
-  /** The server environment the workload env starts from. Default process.env. */
+  /** The server's environment; only PATH, LANG, LC_ALL, TZ and the passEnv names reach workloads. Default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Names taken from env into every workload's environment. Default PASSED_SERVER_ENV. */
+  passEnv?: readonly string[];
+  /**
+   * The volume runtimed prepares workspaces on: a working_dir <workspaceRoot>/runs/<name> is removed
+   * at Forget. Default $KRUNTIME_WORKSPACE, else /workspace.
+   */
+  workspaceRoot?: string;
+  /** /proc and signalling for the end-of-execution sweep (tests). */
+  sweep?: SweepOptions;
   /** Default: JSON lines on stderr. */
   logger?: Logger;
 }
@@ -217,10 +227,17 @@ export class RuntimeServer {
       this.logger('info', 'execution.rerun', { id: request.id, previousState: existing.state });
       this.drop(request.id, existing);
     }
+    const workingDir = request.workingDir || this.defaultWorkingDir(request.id);
     const execution = new Execution({
-      request: { ...request, workingDir: request.workingDir || this.defaultWorkingDir(request.id) },
+      request: { ...request, workingDir },
       command: this.checkedCommand,
-      baseEnv: this.options.env ?? process.env,
+      serverEnv: this.options.env ?? process.env,
+      passEnv: this.options.passEnv ?? PASSED_SERVER_ENV,
+      ownsWorkingDir: ownsWorkingDir(workingDir, {
+        workspaceRoot: this.options.workspaceRoot ?? workspaceRootFrom(this.options.env ?? process.env),
+        scratchRoot: this.scratchRoot,
+      }),
+      sweep: this.options.sweep,
       outputLimitBytes: this.options.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES,
       replay: new OutputReplay({
         budget: this.replayBudget,
@@ -250,11 +267,12 @@ export class RuntimeServer {
     return this.options.command(withoutMissingDefaultEntrypoint(request));
   };
 
+  private get scratchRoot(): string {
+    return this.options.workRoot ?? join(tmpdir(), 'kruntimes-work');
+  }
+
   private defaultWorkingDir(id: string): string {
-    const dir = join(
-      this.options.workRoot ?? join(tmpdir(), 'kruntimes-work'),
-      `exec-${id.replace(/[^\w.-]/g, '_')}`,
-    );
+    const dir = join(this.scratchRoot, `exec-${id.replace(/[^\w.-]/g, '_')}`);
     mkdirSync(dir, { recursive: true });
     return dir;
   }
@@ -284,14 +302,17 @@ export class RuntimeServer {
     }
   }
 
-  private forget(id: string): void {
+  /** Drops the execution and removes its workspace (or its HOME and TMPDIR) before answering. */
+  private async forget(id: string): Promise<void> {
     const execution = this.executionsById.get(id);
     if (execution === undefined) throw new CallError(grpc.status.NOT_FOUND, `execution ${id} not found`);
     if (!execution.finished) {
       throw new CallError(grpc.status.FAILED_PRECONDITION, `execution ${id} is still running`);
     }
     this.drop(id, execution);
-    this.logger('info', 'execution.forgotten', { id });
+    const started = performance.now();
+    await execution.release();
+    this.logger('info', 'execution.forgotten', { id, removeMs: Math.round((performance.now() - started) * 10) / 10 });
   }
 
   /** Forgets a finished execution's retained state. */
@@ -323,8 +344,8 @@ export class RuntimeServer {
         this.find(request.id).stop(FailureMessage.Cancelled);
         return {};
       }),
-      [RuntimeMethod.Forget]: unary<IdRequest, object>((request) => {
-        this.forget(request.id);
+      [RuntimeMethod.Forget]: unary<IdRequest, object>(async (request) => {
+        await this.forget(request.id);
         return {};
       }),
       [RuntimeMethod.Health]: unary<object, HealthResponse>(() => this.health()),
@@ -366,13 +387,18 @@ class CallError extends Error {
   }
 }
 
-function unary<Req, Res>(handle: (request: Req) => Res): grpc.handleUnaryCall<Req, Res> {
+function unary<Req, Res>(handle: (request: Req) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  const fail = (callback: grpc.sendUnaryData<Res>, err: unknown) => {
+    const code = err instanceof CallError ? err.code : grpc.status.INTERNAL;
+    callback({ code, details: errorText(err) });
+  };
   return (call, callback) => {
     try {
-      callback(null, handle(call.request));
+      const answer = handle(call.request);
+      if (answer instanceof Promise) answer.then((value) => callback(null, value), (err: unknown) => fail(callback, err));
+      else callback(null, answer);
     } catch (err) {
-      const code = err instanceof CallError ? err.code : grpc.status.INTERNAL;
-      callback({ code, details: errorText(err) });
+      fail(callback, err);
     }
   };
 }

@@ -2,8 +2,8 @@
 // data (name, whether it is required, what it checks) plus the steps that check it. A case throws
 // to FAIL (the message is the reason) and throws Skip for an extension the server does not serve.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GrpcCode, type RuntimeServerClient, RuntimeServerError } from '../../../lib/runtime-client.ts';
 import { type ExecuteRequest, ExecutionState, isFinishedState, type StatusResponse } from '../../../lib/runtime-proto.ts';
@@ -16,6 +16,8 @@ export interface ConformanceContext {
   id(suffix?: string): string;
   /** A fresh working directory for this case, made by the suite. */
   dir(suffix?: string): string;
+  /** Names the server under test is configured to give workloads beyond the contract's. */
+  allowEnv: readonly string[];
 }
 
 export interface ConformanceCase {
@@ -102,6 +104,33 @@ function sleeper(language: Language, seconds = 30): string {
 }
 
 const MiB = 1024 * 1024;
+
+/**
+ * What a workload's environment may hold with no Run env: the contract's names, the server's PATH,
+ * LANG, LC_ALL and TZ, the kit's execution mark, and what interpreters set for themselves
+ * (bash: PWD, SHLVL, _; python's C-locale coercion: LC_CTYPE).
+ */
+export const CONTRACT_ENV = [
+  'KRUNTIME_OUTPUTS',
+  'KRUNTIME_ARTIFACTS_DIR',
+  'HOME',
+  'TMPDIR',
+  'PATH',
+  'LANG',
+  'LC_ALL',
+  'TZ',
+  'KRUNTIME_EXECUTION_MARK',
+  'PWD',
+  'OLDPWD',
+  'SHLVL',
+  '_',
+  'LC_CTYPE',
+] as const;
+
+function inside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
 
 export const CASES: readonly ConformanceCase[] = [
   {
@@ -374,6 +403,71 @@ export const CASES: readonly ConformanceCase[] = [
         args: [program(l.printEnv('PATH'), l.printEnv('HOME'), l.printEnv('KRT_CONFORMANCE'))],
       });
       succeeded(await finished(context, context.id()), `${env.PATH}\n${env.HOME}\n${env.KRT_CONFORMANCE}\n`);
+    },
+  },
+  {
+    name: 'env-minimal',
+    required: true,
+    title: "the workload env holds only the contract's names and the Run's env, none of the server's own",
+    async run(context) {
+      const { language: l } = context;
+      await execute(context, {
+        id: context.id(),
+        workingDir: context.dir(),
+        env: { KRT_CONFORMANCE_RUN: 'x' },
+        args: [program(l.printEnvNames())],
+      });
+      const status = await finished(context, context.id());
+      succeeded(status);
+      const allowed = new Set<string>([...CONTRACT_ENV, ...context.allowEnv, 'KRT_CONFORMANCE_RUN']);
+      const names = status.stdout.split('\n').filter((name) => name !== '');
+      const extra = names.filter((name) => !allowed.has(name));
+      expect(extra.length === 0, `the workload env holds ${extra.join(', ')} (not the contract's nor the Run's)`);
+      expect(names.includes('KRT_CONFORMANCE_RUN'), "the Run's env is missing");
+    },
+  },
+  {
+    name: 'home-tmpdir',
+    required: true,
+    title: 'each execution has an empty HOME and TMPDIR of its own inside working_dir, gone after Forget',
+    async run(context) {
+      const { language: l } = context;
+      const dir = context.dir();
+      const body = program(l.printEnv('HOME'), l.printEnv('TMPDIR'), l.touchIn('HOME', 'h'), l.touchIn('TMPDIR', 't'));
+      await execute(context, { id: context.id(), workingDir: dir, args: [body] });
+      await execute(context, { id: context.id('-2'), workingDir: dir, args: [body] });
+      const first = await finished(context, context.id());
+      const second = await finished(context, context.id('-2'));
+      succeeded(first);
+      succeeded(second);
+      const [home, tmp] = first.stdout.split('\n');
+      const [home2, tmp2] = second.stdout.split('\n');
+      for (const path of [home!, tmp!]) {
+        expect(inside(dir, path), `${path} is not inside working_dir ${dir}`);
+        expect(existsSync(path), `${path} does not exist after the execution (it is removed at Forget)`);
+      }
+      expect(home !== tmp, 'HOME and TMPDIR are one directory');
+      expect(home !== home2 && tmp !== tmp2, 'two executions share a HOME or TMPDIR');
+      await context.client.forget(context.id());
+      for (const path of [home!, tmp!]) expect(!existsSync(path), `${path} is still there after Forget`);
+      expect(existsSync(join(home2!, 'h')), "Forget of one execution removed another's HOME");
+      await context.client.forget(context.id('-2'));
+    },
+  },
+  {
+    name: 'detached-killed',
+    required: true,
+    title: 'a process that left the process group and session is gone once its execution has finished',
+    async run(context) {
+      const { language: l } = context;
+      const dir = context.dir();
+      await execute(context, { id: context.id(), workingDir: dir, args: [program(l.detach('detached.pid'), l.sleep(0.3), l.print('detached'))] });
+      succeeded(await finished(context, context.id()), 'detached\n');
+      // Looked at from inside the server's PID namespace, by another execution.
+      await execute(context, { id: context.id('-look'), workingDir: dir, args: [program(l.printAlive('detached.pid'))] });
+      const look = await finished(context, context.id('-look'));
+      succeeded(look);
+      expect(look.stdout === 'gone\n', `the detached process (pid ${readFileSync(join(dir, 'detached.pid'), 'utf8').trim()}) outlived its execution`);
     },
   },
   {

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { CASES } from './cases.ts';
 import { LANGUAGES } from './languages.ts';
 
-export const USAGE = `usage: npm run conformance -- --address HOST:PORT [--language ${Object.keys(LANGUAGES).join('|')}] [--work-dir DIR] [--case NAME]...
+export const USAGE = `usage: npm run conformance -- --address HOST:PORT [--language ${Object.keys(LANGUAGES).join('|')}] [--work-dir DIR] [--allow-env NAME,...] [--case NAME]...
 cases: ${CASES.map((c) => c.name).join(', ')}`;
 
 export interface CliOptions {
@@ -12,6 +12,8 @@ export interface CliOptions {
   language: string;
   workRoot: string | undefined;
   only: string[];
+  /** Names the server passes to workloads beyond the contract's (its KRUNTIME_PASS_ENV). */
+  allowEnv: string[];
 }
 
 /** The CLI's options, or an error message. */
@@ -25,6 +27,7 @@ export function parseCli(argv: readonly string[]): CliOptions | string {
         language: { type: 'string', default: 'bash' },
         'work-dir': { type: 'string' },
         case: { type: 'string', multiple: true, default: [] },
+        'allow-env': { type: 'string', multiple: true, default: [] },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -37,5 +40,11 @@ export function parseCli(argv: readonly string[]): CliOptions | string {
   if (!(values.language in LANGUAGES)) return `unknown --language "${values.language}"`;
   const unknown = values.case.filter((name) => !CASES.some((c) => c.name === name));
   if (unknown.length > 0) return `unknown --case ${unknown.join(', ')}`;
-  return { address: values.address, language: values.language, workRoot: values['work-dir'], only: values.case };
+  return {
+    address: values.address,
+    language: values.language,
+    workRoot: values['work-dir'],
+    only: values.case,
+    allowEnv: values['allow-env'].flatMap((list) => list.split(',')).filter((name) => name !== ''),
+  };
 }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { bashRuntime } from '../../bash/command.ts';
+import { sweepMarked } from '../isolation.ts';
 import { silentLogger } from '../log.ts';
 import { startRuntimeServer } from '../server.ts';
 import { freePort } from '../testing.ts';
@@ -19,7 +20,7 @@ const SERVERS = [
 ];
 
 describe('Runtime Server conformance', function () {
-  this.timeout(30_000);
+  this.timeout(60_000);
 
   it('the bash, python and example node servers pass every case', async () => {
     // Concurrently: each server is its own process with its own working directories.
@@ -61,6 +62,38 @@ describe('Runtime Server conformance', function () {
     }
   });
 
+  it('fails a server that leaks its own env, HOME or detached processes, naming what', async () => {
+    // The old kit behaviour: the server's own env, one HOME for all, detached processes not swept
+    // (their mark replaced by one the test sweeps itself afterwards).
+    const leakMark = `leaky-${process.pid}-${Date.now()}`;
+    const leaky = await startRuntimeServer({
+      name: 'leaky',
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger,
+      env: { PATH: process.env.PATH, SERVER_SECRET: 's' },
+      passEnv: ['PATH', 'SERVER_SECRET'],
+      command: (request) => ({
+        file: '/bin/bash',
+        args: ['-c', `export HOME=${request.workingDir}/../shared-home TMPDIR=/tmp; mkdir -p $HOME; export KRUNTIME_EXECUTION_MARK=${leakMark}; ${request.args.join(' ')}`],
+      }),
+    });
+    try {
+      const results = await runConformance({ address: leaky.address, only: ['env-minimal', 'home-tmpdir', 'detached-killed'] });
+      assert.deepEqual(results.map((r) => [r.name, r.verdict]), [
+        ['env-minimal', 'FAIL'],
+        ['home-tmpdir', 'FAIL'],
+        ['detached-killed', 'FAIL'],
+      ]);
+      assert.match(results[0]!.reason, /holds SERVER_SECRET/);
+      assert.match(results[1]!.reason, /is not inside working_dir/);
+      assert.match(results[2]!.reason, /outlived its execution/);
+    } finally {
+      await leaky.shutdown({ graceMs: 0 });
+      sweepMarked(leakMark);
+    }
+  });
+
   it('fails a server that breaks a rule, with the reason', async () => {
     // A runtime whose Run env loses to its own: HOME is forced after the Run's.
     const server = await startRuntimeServer({
@@ -89,12 +122,14 @@ describe('conformance CLI', () => {
       language: 'python',
       workRoot: undefined,
       only: ['health', 'timeout'],
+      allowEnv: [],
     });
-    assert.deepEqual(parseCli(['--address', 'localhost:1', '--work-dir', '/w']), {
+    assert.deepEqual(parseCli(['--address', 'localhost:1', '--work-dir', '/w', '--allow-env', 'A,B', '--allow-env', 'C']), {
       address: 'localhost:1',
       language: 'bash',
       workRoot: '/w',
       only: [],
+      allowEnv: ['A', 'B', 'C'],
     });
   });
 

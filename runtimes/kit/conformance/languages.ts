@@ -22,6 +22,14 @@ export interface Language {
   exit(code: number): string;
   /** Writes count bytes of `x` on stdout, no newline. */
   printBytes(count: number): string;
+  /** Prints every environment variable's name, one per line. */
+  printEnvNames(): string;
+  /** Creates a file in the directory named by an environment variable. */
+  touchIn(envName: string, file: string): string;
+  /** Starts a sleeper that leaves the process group and session (setsid) and writes its pid to a file. */
+  detach(pidFile: string): string;
+  /** Prints `alive` when the process whose pid is in the file runs (not a zombie), else `gone` (Linux /proc). */
+  printAlive(pidFile: string): string;
 }
 
 const bash: Language = {
@@ -40,6 +48,11 @@ const bash: Language = {
     's=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; ' +
     `s=$s$s$s$s$s$s$s$s; s=$s$s$s$s$s$s$s$s; n=${count}; ` +
     'while [ $n -ge ${#s} ]; do printf \'%s\' "$s"; n=$((n - ${#s})); done; printf \'%s\' "${s:0:$n}"',
+  printEnvNames: () => 'compgen -e',
+  touchIn: (envName, file) => `: > "$${envName}/${file}"`,
+  detach: (pidFile) => `setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $! > '${pidFile}'`,
+  printAlive: (pidFile) =>
+    `s=$(cat "/proc/$(cat '${pidFile}')/stat" 2>/dev/null); s=\${s##*) }; if [ -n "$s" ] && [ "\${s:0:1}" != Z ]; then echo alive; else echo gone; fi`,
 };
 
 const python: Language = {
@@ -55,6 +68,26 @@ const python: Language = {
   sleep: (seconds) => `import time; time.sleep(${seconds})`,
   exit: (code) => `import sys; sys.exit(${code})`,
   printBytes: (count) => `import sys; sys.stdout.write('x' * ${count}); sys.stdout.flush()`,
+  printEnvNames: () => "import os; print('\\n'.join(os.environ))",
+  touchIn: (envName, file) => `import os; open(os.path.join(os.environ['${envName}'], '${file}'), 'w').close()`,
+  // A double fork: the grandchild leads nothing, has left the session, and holds no pipe.
+  detach: (pidFile) =>
+    'import os, time\n' +
+    'if os.fork() == 0:\n' +
+    '    os.setsid()\n' +
+    '    pid = os.fork()\n' +
+    '    if pid == 0:\n' +
+    '        fd = os.open(os.devnull, os.O_RDWR)\n' +
+    '        [os.dup2(fd, n) for n in (0, 1, 2)]\n' +
+    '        time.sleep(300)\n' +
+    `    open('${pidFile}', 'w').write(str(pid))\n` +
+    '    os._exit(0)\n' +
+    `while not os.path.exists('${pidFile}') or not open('${pidFile}').read(): time.sleep(0.01)`,
+  printAlive: (pidFile) =>
+    'import os\n' +
+    `try: state = open('/proc/%s/stat' % open('${pidFile}').read().strip()).read().rsplit(') ', 1)[1][0]\n` +
+    "except OSError: state = 'Z'\n" +
+    "print('gone' if state == 'Z' else 'alive')",
 };
 
 const fs = 'process.getBuiltinModule(\'node:fs\')';
@@ -71,6 +104,14 @@ const node: Language = {
   sleep: (seconds) => `Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${seconds * 1000});`,
   exit: (code) => `process.exit(${code});`,
   printBytes: (count) => `${fs}.writeSync(1, 'x'.repeat(${count}));`,
+  printEnvNames: () => "console.log(Object.keys(process.env).join('\\n'));",
+  touchIn: (envName, file) => `${fs}.writeFileSync(process.env['${envName}'] + '/${file}', '');`,
+  detach: (pidFile) =>
+    '{ const c = process.getBuiltinModule(\'node:child_process\').spawn(\'sleep\', [\'300\'], { detached: true, stdio: \'ignore\' }); ' +
+    `${fs}.writeFileSync('${pidFile}', String(c.pid)); c.unref(); }`,
+  printAlive: (pidFile) =>
+    `{ let s = 'Z'; try { const t = ${fs}.readFileSync('/proc/' + ${fs}.readFileSync('${pidFile}', 'utf8').trim() + '/stat', 'utf8'); s = t.slice(t.lastIndexOf(') ') + 2)[0]; } catch {} ` +
+    "console.log(s === 'Z' ? 'gone' : 'alive'); }",
 };
 
 export const LANGUAGES: Readonly<Record<string, Language>> = { bash, python, node };

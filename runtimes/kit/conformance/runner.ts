@@ -25,6 +25,8 @@ export interface ConformanceOptions {
   language?: string;
   /** Parent of the working directories (must be visible to the server). Default $TMPDIR. */
   workRoot?: string;
+  /** Env names the server is configured to pass to workloads beyond the contract's (env-minimal). */
+  allowEnv?: readonly string[];
   /** Only these cases (by name). Default all. */
   only?: readonly string[];
   /** Per-case limit. Default 20 s. */
@@ -47,6 +49,7 @@ export async function runConformance(options: ConformanceOptions): Promise<CaseR
       const result = await runCase(testCase, {
         client,
         language,
+        allowEnv: options.allowEnv ?? [],
         id: (suffix = '') => `conformance-${run}-${testCase.name}${suffix}`,
         dir: (suffix = '') => {
           const dir = join(root, `${testCase.name}${suffix}`);
