@@ -56,7 +56,11 @@ if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error('--repeat must be a
 let client: KubeClient;
 if (REAL) {
   process.env.KUBECONFIG = clusterPaths().kubeconfig;
-  await installOnRealNode();
+  // CPU requests put the platform in the Burstable QoS class: a BestEffort pod's cgroup gets
+  // cpu.shares 2, which starves it on a busy machine (the process agent applies no cgroups).
+  await installOnRealNode({
+    values: { scheduler: { resources: { requests: { cpu: '100m' } } }, controller: { resources: { requests: { cpu: '100m' } } } },
+  });
   client = await KubeClient.create(loadKubeConfig({ kubeconfig: clusterPaths().kubeconfig }));
 } else ({ client } = await setupPlatform());
 await kubectl(['create', 'namespace', ns], { check: false });
@@ -68,11 +72,13 @@ metadata: {name: bench}
 spec:
   replicas: ${PODS}
   capacity: {resources: {runs: ${SLOTS}}}
+  runtimed: {resources: {requests: {cpu: 200m}}}
   template:
     spec:
 ${REAL ? `${realNodeTemplateSpec('      ')}\n` : ''}      containers:
       - name: runtime
         image: ${REAL_NODE_BASH_IMAGE}
+        resources: {requests: {cpu: 200m}}
         ports: [{containerPort: 19091}]
 `,
 );
