@@ -2,8 +2,10 @@
 // Runtime Pod (a TokenRequest bound to that pod, as the kubelet mounts for runtimed) a client may
 // write the status of the Runs assigned to that pod and that pod's own status, and nothing else of
 // the kind: another pod's Run, a claim of it, giving its own Run away, another pod's heartbeat, a
-// Run's labels are refused by the apiserver with the policy's message. runtimed itself keeps
-// working under the policy (its claims, results and heartbeats are these very writes).
+// Run's labels are refused by the apiserver with the policy's message. The runtime maintainer's
+// account writes the status only of its Runtime's Runs being deleted that hold the artifact-cleanup
+// finalizer. runtimed itself keeps working under the policy (its claims, results and heartbeats
+// are these very writes).
 import assert from 'node:assert/strict';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Finalizer, type Run, RunPhase } from '../../lib/api.ts';
@@ -16,6 +18,7 @@ import {
   deleteNamespace,
   kubectl,
   setupPlatform,
+  waitFor,
   waitForRun,
   waitForSchedulable,
 } from '../support/platform.ts';
@@ -169,6 +172,59 @@ describe('admission: runtimed confined to its own Runs and its own pod', functio
     } finally {
       await c.close();
     }
+  });
+
+  it("lets the maintainer's account write only the status of its Runtime's Runs being deleted with the finalizer", async () => {
+    const account = 'runtime-bash-maintainer';
+    await applyYaml(ns, `apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: ${account}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: ${account}
+rules:
+  - { apiGroups: [kruntimes.io], resources: [runs, runs/status], verbs: [get, patch] }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: ${account}
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: ${account} }
+subjects:
+  - { kind: ServiceAccount, name: ${account} }
+`);
+    await applyYaml(ns, runYaml('kept', 'echo kept'));
+    await applyYaml(ns, runYaml('elsewhere', 'echo elsewhere').replace('runtime: bash', 'runtime: nosuch'));
+    await waitForRun(admin, ns, 'kept');
+    for (const name of ['kept', 'elsewhere']) {
+      await admin.mergePatch(Paths.run(ns, name), { metadata: { finalizers: [Finalizer.ArtifactCleanup] } });
+    }
+    const maintainer = await clientWithToken(kubeconfigPath, (await kubectl(['create', 'token', account, '-n', ns])).stdout.trim());
+    const condition = { type: 'ArtifactCleanup', status: 'False', reason: 'StoreError', message: 'e2e', lastTransitionTime: new Date().toISOString() };
+    const refusedFor = (run: string) =>
+      `runs.kruntimes.io "${run}" is forbidden: ${DENIED}the maintainer of Runtime bash (system:serviceaccount:${ns}:${account}) may write ` +
+      `the status only of Runs of Runtime bash being deleted that hold the ${Finalizer.ArtifactCleanup} finalizer, not of Run ${run} (${POLICY})`;
+    try {
+      assert.deepEqual(await refusal(() => maintainer.mergePatch(Paths.runStatus(ns, 'kept'), { status: { conditions: [condition] } })), {
+        code: 403,
+        message: refusedFor('kept'),
+      });
+      await kubectl(['delete', 'run', 'kept', 'elsewhere', '-n', ns, '--wait=false']);
+      assert.deepEqual(await refusal(() => maintainer.mergePatch(Paths.runStatus(ns, 'elsewhere'), { status: { conditions: [condition] } })), {
+        code: 403,
+        message: refusedFor('elsewhere'),
+      });
+      const written = await maintainer.mergePatch<Run>(Paths.runStatus(ns, 'kept'), { status: { conditions: [condition] } });
+      assert.ok(written.status?.conditions?.some((c) => c.type === 'ArtifactCleanup' && c.message === 'e2e'));
+      await maintainer.mergePatch(Paths.run(ns, 'kept'), { metadata: { finalizers: null } });
+    } finally {
+      await maintainer.close();
+      await admin.mergePatch(Paths.run(ns, 'elsewhere'), { metadata: { finalizers: null } }).catch(() => undefined);
+    }
+    await waitFor('kept gone', async () => (await kubectl(['get', 'run', 'kept', '-n', ns], { check: false })).code !== 0);
   });
 
   it('leaves runtimed working: its claims, results and heartbeats go through', async () => {
