@@ -2,13 +2,14 @@
 // store moved from one PVC to another (the maintainer mounts both until the Runs of the first are
 // gone), a Runtime whose S3 credentials Secret changed (each Run's artifacts are deleted with the
 // Secret its snapshot names), and a Secret that is gone (the Run's ArtifactCleanup condition and
-// an Event say why its finalizer stays; recreating the Secret lets the Run go).
+// an Event say why its finalizer stays; recreating the Secret lets the Run go), and a PVC the
+// maintainer does not mount (the condition says so; deleting the claim lets the Run go).
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ArtifactCleanupCondition, Finalizer, type Run, RunPhase } from '../../lib/api.ts';
 import { CREDENTIALS_MOUNT, RETAINED_CLAIMS_MOUNT } from '../../lib/artifact-store/open-store.ts';
-import type { KubeClient } from '../../lib/kube-client.ts';
+import { type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { S3_ACCESS_KEY, S3_SECRET_KEY, S3Server } from '../support/s3-server.ts';
 import {
   applyYaml,
@@ -282,5 +283,44 @@ describe('artifact cleanup of Runs whose Runtime changed its store', function ()
     await gone('k2');
     assert.deepEqual(s3Keys(uid), []);
     await waitFor('maintainer mounts s3-new only', async () => secretsOf(await maintainerPod('rotates')).join() === 's3-new');
+  });
+
+  it('says so when a Run\'s PVC is not mounted, and lets the Run go once that PVC is deleted', async () => {
+    await applyYaml(ns, runYaml('stray', 'moves', 'stray.txt'));
+    const done = await succeeded('stray');
+    assert.deepEqual(done.status?.artifactStore, { filesystem: { claimName: 'claim-b', subPath: 'store' } });
+    // With its Runtime gone nothing renders the maintainer again: it keeps the mounts it has (claim-b).
+    await kubectl(['delete', 'runtime', 'moves', '-n', ns, '--wait=true', '--timeout=60s']);
+    assert.deepEqual(claimsOf(await maintainerPod('moves')), ['claim-b']);
+    // A snapshot naming a claim the maintainer does not mount (written here; a Run of a Runtime deleted
+    // before the controller could mount an earlier claim would look the same).
+    await client.mergePatch(Paths.runStatus(ns, 'stray'), { status: { artifactStore: { filesystem: { claimName: 'claim-a', subPath: 'store' } } } });
+    await kubectl(['delete', 'run', 'stray', '-n', ns, '--wait=false']);
+    const held = await waitForRun(
+      client,
+      ns,
+      'stray',
+      (r) => r.status?.conditions?.some((c) => c.type === ArtifactCleanupCondition.Type) === true,
+      60_000,
+    );
+    const condition = held.status!.conditions!.find((c) => c.type === ArtifactCleanupCondition.Type)!;
+    assert.equal(condition.status, 'False');
+    assert.equal(condition.reason, ArtifactCleanupCondition.Reason.ClaimNotMounted);
+    assert.equal(
+      condition.message,
+      `deleting the artifacts of run stray failed; the finalizer ${Finalizer.ArtifactCleanup} stays until it succeeds: ` +
+        'the runtime maintainer does not have PersistentVolumeClaim claim-a mounted; the Runtime controller mounts every ' +
+        'claim Runs of the Runtime still use while the Runtime exists',
+    );
+    assert.ok(held.metadata.finalizers?.includes(Finalizer.ArtifactCleanup));
+    // The claim goes, and the Run's artifacts with it: nothing is left to clean up.
+    await kubectl(['delete', 'pvc', 'claim-a', '-n', ns, '--wait=true', '--timeout=60s']);
+    await gone('stray');
+    // Nothing of the Runtime holds the finalizer any more: its maintainer retires.
+    await waitFor(
+      'runtime-moves-maintainer gone',
+      async () => (await kubectl(['get', 'deploy', 'runtime-moves-maintainer', '-n', ns], { check: false })).code !== 0,
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
   });
 });
