@@ -1,16 +1,13 @@
 // The dispatcher: finds the subcommand, parses its flags, runs it, and turns whatever went wrong
 // into one sentence on stderr and a documented exit code.
 import path from 'node:path';
-import { KubeApiError } from '../lib/kube-client.ts';
 import type { Command } from './command.ts';
-import { COMMANDS, findCommand } from './commands/registry.ts';
-import { Context, type Io } from './context.ts';
+import { COMMAND_INDEX, findCommand, loadCommands } from './commands/registry.ts';
+import { Context, type Io, loadKube } from './context.ts';
 import { CliError, UsageError } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
 import { decamelize, flagBoolean, GLOBAL_FLAGS, parseArgs } from './flags.ts';
 import { commandHelp, overviewHelp } from './help.ts';
-import { explainForbidden, ForbiddenError } from './kube/connection.ts';
-import { PortForwardError, PortForwardFailure } from './kube/port-forward.ts';
 import { CLIENT_VERSION } from './version.ts';
 
 /**
@@ -82,20 +79,21 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
   const name = split.name;
   let rest = split.rest;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    const group = name === 'help' && rest[0] ? findCommand(rest[0]) : undefined;
+    const group = name === 'help' && rest[0] ? await findCommand(rest[0])?.load() : undefined;
     const topic = group?.subcommands?.find((c) => c.name === rest[1] || c.aliases?.includes(rest[1])) ?? group;
-    io.stdout.write(topic ? commandHelp(prog, topic) : overviewHelp(prog, COMMANDS, CLIENT_VERSION));
+    io.stdout.write(topic ? commandHelp(prog, topic) : overviewHelp(prog, await loadCommands(), CLIENT_VERSION));
     return ExitCode.Ok;
   }
   if (name === '--version') return main(['version', '--client', ...rest], options);
-  const found = findCommand(name);
-  if (!found) {
+  const entry = findCommand(name);
+  if (!entry) {
     const hint = suggestion(name);
     io.stderr.write(
       `error: unknown command "${name}" for "${prog}"${hint ? `: did you mean "${hint}"?` : ''}\nRun '${prog} --help' for the commands.\n`,
     );
     return ExitCode.Usage;
   }
+  const found = await entry.load();
   let command = found;
   let commandLine = `${prog} ${found.name}`;
   let ctx: Context | undefined;
@@ -120,6 +118,8 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
     if (args.dashArgs.length > 0 && !command.acceptsDashArgs) {
       throw new UsageError(`${commandLine} takes no arguments after --`);
     }
+    // The Kubernetes client is the largest part of the plugin to load; a local command skips it.
+    if (!command.local?.(args)) await loadKube();
     ctx = new Context({ prog, io, args, signal: options.signal });
     return await command.run(ctx, args);
   } catch (err) {
@@ -140,6 +140,16 @@ async function report(
     error(`${err.message}\nSee '${where.commandLine} --help'.`);
     return ExitCode.Usage;
   }
+  if (err instanceof CliError) {
+    error(err.message);
+    return err.exitCode;
+  }
+  // Loaded here, not up front: a command that failed this way has loaded them already.
+  const [{ KubeApiError }, { explainForbidden, ForbiddenError }, { PortForwardError, PortForwardFailure }] = await Promise.all([
+    import('../lib/kube-client.ts'),
+    import('./kube/connection.ts'),
+    import('./kube/port-forward.ts'),
+  ]);
   const forbidden =
     err instanceof ForbiddenError
       ? err
@@ -149,10 +159,6 @@ async function report(
   if (forbidden && ctx) {
     error(await explainForbidden(await ctx.connection(), forbidden));
     return ExitCode.Error;
-  }
-  if (err instanceof CliError) {
-    error(err.message);
-    return err.exitCode;
   }
   if (err instanceof KubeApiError) {
     error(`the API server answered ${err.code} ${err.reason}: ${err.message}`);
@@ -164,7 +170,10 @@ async function report(
 }
 
 /** The command the user probably meant: one it abbreviates, else the closest within two edits. */
-export function suggestion(name: string, commands: readonly Command[] = COMMANDS): string | undefined {
+export function suggestion(
+  name: string,
+  commands: ReadonlyArray<Pick<Command, 'name' | 'aliases' | 'hidden'>> = COMMAND_INDEX,
+): string | undefined {
   const names = commands.filter((c) => !c.hidden).flatMap((c) => [c.name, ...(c.aliases ?? [])]);
   const prefixed = names.find((n) => n.startsWith(name));
   if (prefixed) return prefixed;

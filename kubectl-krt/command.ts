@@ -48,5 +48,10 @@ export interface Command {
    * these, each with its own flags, help and run; the group's own run is not called.
    */
   subcommands?: readonly Command[];
+  /**
+   * True when these arguments need no cluster (`version --client`): the dispatcher then does not
+   * load the Kubernetes client, which is most of the plugin's start-up time.
+   */
+  local?(args: ParsedArgs): boolean;
   run(ctx: Context, args: ParsedArgs): Promise<number>;
 }

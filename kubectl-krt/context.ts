@@ -5,7 +5,23 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { ParsedArgs } from './command.ts';
 import { flagBoolean, flagString } from './flags.ts';
-import { type Connection, connect, contextNamespace, loadKubeConfig } from './kube/connection.ts';
+import type * as KubeConnection from './kube/connection.ts';
+import type { Connection } from './kube/connection.ts';
+
+let kube: typeof KubeConnection | undefined;
+
+/**
+ * Loads the Kubernetes client (client-node, undici: most of the plugin's start-up) before a command
+ * that talks to a cluster runs; the dispatcher skips it for a command that says it is local.
+ */
+export async function loadKube(): Promise<void> {
+  kube ??= await import('./kube/connection.ts');
+}
+
+function loadedKube(): typeof KubeConnection {
+  if (!kube) throw new Error('internal error: the command is marked local but uses the cluster (see Command.local)');
+  return kube;
+}
 
 export interface Io {
   stdout: Writable;
@@ -48,17 +64,17 @@ export class Context {
   }
 
   kubeConfig(): KubeConfig {
-    this.kc ??= loadKubeConfig({ kubeconfig: this.kubeconfigPath, context: this.contextName });
+    this.kc ??= loadedKube().loadKubeConfig({ kubeconfig: this.kubeconfigPath, context: this.contextName });
     return this.kc;
   }
 
   /** -n, else the kubeconfig context's namespace, else default. */
   get namespace(): string {
-    return this.namespaceFlag ?? contextNamespace(this.kubeConfig());
+    return this.namespaceFlag ?? loadedKube().contextNamespace(this.kubeConfig());
   }
 
   connection(): Promise<Connection> {
-    this.conn ??= connect({
+    this.conn ??= loadedKube().connect({
       kubeconfig: this.kubeconfigPath,
       context: this.contextName,
       trace: this.verbose ? (line) => this.io.stderr.write(`${this.chalk.dim(`krt: ${line}`)}\n`) : undefined,

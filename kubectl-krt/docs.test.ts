@@ -2,10 +2,11 @@
 // that a new flag cannot ship undocumented.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { COMMANDS } from './commands/registry.ts';
+import { loadCommands } from './commands/registry.ts';
 import { EXIT_CODE_MEANINGS } from './exit-codes.ts';
 import { decamelize, GLOBAL_FLAGS } from './flags.ts';
 
+const COMMANDS = await loadCommands();
 const doc = readFileSync(new URL('../docs/cli.md', import.meta.url), 'utf8');
 
 /** The text of one `## heading` section. */

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatPackagePlan, packagePlan } from './package-plugin.ts';
+import { formatPackagePlan, packagePlan, usesCodeCache } from './package-plugin.ts';
 import { NODE_DIST_VERSION, PLUGIN_TARGETS, selectTargets } from './plugin-targets.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -47,5 +47,14 @@ describe('npm run package --dry-run (packagePlan)', () => {
       () => packagePlan({ targets: PLUGIN_TARGETS, outDir: 'dist', tag: 'v2.0.0', version: '1.2.3', cacheDir: cache }),
       /--tag v2\.0\.0 does not match package\.json version 1\.2\.3/,
     );
+  });
+});
+
+describe('the code cache in the SEA blob', () => {
+  it('is only for the platform whose Node makes the blob', () => {
+    const [linux, arm] = selectTargets('linux-amd64,linux-arm64');
+    assert.equal(usesCodeCache(linux, linux), true);
+    assert.equal(usesCodeCache(arm, linux), false);
+    assert.equal(usesCodeCache(linux, undefined), false);
   });
 });

@@ -72,7 +72,7 @@ async function candidates(request: CompletionRequest): Promise<{ values: string[
 }
 
 /** Built with the command list it completes (the registry), which itself lists this command. */
-export function completeCommand(commands: () => readonly Command[]): Command {
+export function completeCommand(commands: () => Promise<readonly Command[]>): Command {
   return {
     name: '__complete',
     summary: 'completion protocol (for shells and kubectl)',
@@ -83,7 +83,7 @@ export function completeCommand(commands: () => readonly Command[]): Command {
     hidden: true,
     rawArgs: true,
     async run(ctx: Context, args) {
-      const request = planCompletion(args.input, commands());
+      const request = planCompletion(args.input, await commands());
       let answer: { values: string[]; directive: number };
       try {
         answer = await candidates(request);

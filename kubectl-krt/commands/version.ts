@@ -1,11 +1,11 @@
 // kubectl krt version: the plugin's version, the platform's (operator image tag) and Kubernetes'.
+// `--client` is local: the cluster code and the YAML printer are imported only when used, so the
+// plugin's quickest command loads little more than the flag parser.
 
-import { isNotFound } from '../../lib/kube-client.ts';
 import type { Command } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { flagBoolean, flagString, OutputFormat, outputFlag } from '../flags.ts';
-import { type Connection, ForbiddenError } from '../kube/connection.ts';
-import { toJson, toYaml } from '../output/print.ts';
+import type { Connection } from '../kube/connection.ts';
 import { renderFields } from '../output/table.ts';
 import { imageVersion, OPERATOR_DEPLOYMENTS, PLATFORM_NAMESPACE, versionSkew } from '../platform-version.ts';
 import { buildInfo, CLIENT_VERSION } from '../version.ts';
@@ -22,6 +22,10 @@ interface PlatformVersion {
 }
 
 async function platformVersion(conn: Connection): Promise<PlatformVersion> {
+  const [{ isNotFound }, { ForbiddenError }] = await Promise.all([
+    import('../../lib/kube-client.ts'),
+    import('../kube/connection.ts'),
+  ]);
   const images: string[] = [];
   for (const name of OPERATOR_DEPLOYMENTS) {
     try {
@@ -58,6 +62,7 @@ export const versionCommand: Command = {
     client: { type: 'boolean', description: "only the plugin's version; no cluster needed" },
     output: outputFlag([OutputFormat.Json, OutputFormat.Yaml]),
   },
+  local: (args) => flagBoolean(args, 'client'),
   async run(ctx, args) {
     const output = flagString(args, 'output');
     const result: {
@@ -85,9 +90,10 @@ export const versionCommand: Command = {
       if (platform.problem) ctx.note(`platform version unknown: ${platform.problem}`);
       skew = versionSkew(CLIENT_VERSION, platform.version);
     }
-    if (output === OutputFormat.Json) ctx.out(toJson(result));
-    else if (output === OutputFormat.Yaml) ctx.out(toYaml(result));
-    else {
+    if (output === OutputFormat.Json || output === OutputFormat.Yaml) {
+      const { toJson, toYaml } = await import('../output/print.ts');
+      ctx.out(output === OutputFormat.Json ? toJson(result) : toYaml(result));
+    } else {
       const fields: Array<[string, string]> = [
         ['Client Version', result.clientVersion],
         ['Client Commit', result.clientCommit],

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { COMMANDS } from '../commands/registry.ts';
+import { loadCommands } from '../commands/registry.ts';
 import { planCompletion, renderCompletions } from './plan.ts';
 
+const COMMANDS = await loadCommands();
 const plan = (...words: string[]) => planCompletion(words, COMMANDS);
 
 describe('planCompletion', () => {
