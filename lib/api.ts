@@ -136,8 +136,9 @@ export const Annotation = {
   /** Set by restore: the creationTimestamp of the object that was backed up (the new one is now). */
   OriginalCreationTimestamp: 'kruntimes.io/original-creation-timestamp',
   /**
-   * On a Workflow's child Runs: when the Workflow controller created it, in microseconds (the
-   * creationTimestamp has whole seconds), for the per-edge orchestration latency.
+   * When the creator made the object, in microseconds (the creationTimestamp has whole seconds):
+   * the Workflow controller on a Workflow's child Runs (the per-edge orchestration latency) and
+   * `kubectl krt run` on its Runs; `kubectl krt describe` measures from it (preciseCreationTime).
    */
   CreatedAt: 'kruntimes.io/created-at',
 } as const;
@@ -552,4 +553,20 @@ export function microTime(d: Date = new Date()): string {
 export function preciseMicroTime(): string {
   const micros = String(Math.floor((performance.now() % 1) * 1000)).padStart(3, '0');
   return new Date().toISOString().replace(/\.(\d{3})Z$/, (_m, ms: string) => `.${ms}${micros}Z`);
+}
+
+/**
+ * When an object was created, as precisely as it is known: its CreatedAt annotation when that lies
+ * within the creationTimestamp's second (so a creator's skewed clock or a hand-set value can never
+ * make it worse than the creationTimestamp), else the creationTimestamp, which has whole seconds.
+ */
+export function preciseCreationTime(meta: ObjectMeta): { time?: string; precise: boolean } {
+  const created = meta.creationTimestamp;
+  const stamped = meta.annotations?.[Annotation.CreatedAt];
+  const createdMs = Date.parse(created ?? '');
+  const stampedMs = Date.parse(stamped ?? '');
+  if (stamped && Number.isFinite(stampedMs) && (!created || (stampedMs >= createdMs && stampedMs < createdMs + 1000))) {
+    return { time: stamped, precise: true };
+  }
+  return { time: created, precise: false };
 }

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import type { Run } from '../../lib/api.ts';
+import { Annotation, preciseMicroTime, type Run } from '../../lib/api.ts';
 import { Paths } from '../../lib/kube-client.ts';
 import type { Command, ParsedArgs } from '../command.ts';
 import type { Context } from '../context.ts';
@@ -201,6 +201,8 @@ go to stderr so that stdout holds exactly what the workload wrote.`,
     }
 
     const conn = await ctx.connection();
+    // The creationTimestamp has whole seconds; describe measures "Created to Scheduled" from this.
+    run.metadata.annotations = { ...run.metadata.annotations, [Annotation.CreatedAt]: preciseMicroTime() };
     const created = await conn.client.create<Run>(Paths.runs(ctx.namespace), run);
     const name = created.metadata.name!;
     if (!wait) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Chalk } from 'chalk';
 import type { Run } from '../../lib/api.ts';
-import { describeRun, recentEvents } from './describe-run.ts';
+import { describeRun, recentEvents, timing } from './describe-run.ts';
 
 const plain = new Chalk({ level: 0 });
 const now = Date.parse('2026-01-01T01:00:00Z');
@@ -22,7 +22,8 @@ describe('describeRun', () => {
         namespace: 'dev',
         uid: 'u-1',
         labels: { team: 'data' },
-        creationTimestamp: '2026-01-01T00:00:00.000000Z',
+        annotations: { 'kruntimes.io/created-at': '2026-01-01T00:00:00.000000Z' },
+        creationTimestamp: '2026-01-01T00:00:00Z',
       },
       spec: {
         runtime: 'bash',
@@ -84,7 +85,7 @@ describe('describeRun', () => {
       /^Phase: +Succeeded$/m,
       /^Attempt: +1 of 3$/m,
       /^Assigned Pod: +runtime-bash-1 \(uid p-1\)$/m,
-      /^Created: +2026-01-01T00:00:00.000000Z \(60m ago\)$/m,
+      /^Created: +2026-01-01T00:00:00Z \(60m ago\)$/m,
       /^ {2}Created to Scheduled: +12ms$/m,
       /^ {2}Scheduled to Started: +28ms$/m,
       /^ {2}Started to Completed: +1.25s$/m,
@@ -134,5 +135,29 @@ describe('describeRun', () => {
       recentEvents(events).map((e) => e.reason),
       ['r9', 'r8', 'r7', 'r6', 'r5', 'r4', 'r3', 'r2', 'r1', 'r0'],
     );
+  });
+});
+
+describe('timing', () => {
+  const run = (annotations?: Record<string, string>): Run => ({
+    metadata: { name: 'r', creationTimestamp: '2026-01-01T00:00:00Z', annotations },
+    spec: { runtime: 'bash' },
+    status: { scheduledTime: '2026-01-01T00:00:00.447000Z', completionTime: '2026-01-01T00:00:00.500000Z' },
+  });
+  const rows = (r: Run) => Object.fromEntries(timing(r));
+  it('measures from the precise creation time a creator stamped', () => {
+    const t = rows(run({ 'kruntimes.io/created-at': '2026-01-01T00:00:00.440123Z' }));
+    assert.equal(t['Created to Scheduled'], '7ms');
+    assert.equal(t['Total'], '60ms');
+  });
+  it('says a duration from a whole-second creationTimestamp is only a bound', () => {
+    const t = rows(run());
+    assert.equal(t['Created to Scheduled'], 'at most 447ms (creation time in whole seconds)');
+    assert.equal(t['Total'], 'at most 500ms (creation time in whole seconds)');
+  });
+  it('ignores a stamp outside the creationTimestamp second (a skewed clock, a hand-set value)', () => {
+    for (const stamp of ['2025-12-31T23:59:59.990000Z', '2026-01-01T00:00:01.000000Z', 'soon']) {
+      assert.match(rows(run({ 'kruntimes.io/created-at': stamp }))['Created to Scheduled'], /^at most 447ms/, stamp);
+    }
   });
 });

@@ -1,6 +1,6 @@
 // `kubectl krt describe RUN`: everything about one Run a person needs to understand where it is.
 import type { ChalkInstance } from 'chalk';
-import { type Condition, DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS, type Run } from '../../lib/api.ts';
+import { type Condition, DEFAULT_BACKOFF_SECONDS, DEFAULT_MAX_ATTEMPTS, preciseCreationTime, type Run } from '../../lib/api.ts';
 import { formatAmounts, runRequests } from '../../lib/resources.ts';
 import { explainRun } from './explain.ts';
 import { age, between, humanBytes, preciseDuration, secondsAsDuration } from './format.ts';
@@ -69,17 +69,21 @@ export function renderEventsSection(events: readonly KubeEvent[], now: number): 
     : 'Events:  <none>\n';
 }
 
-function timing(run: Run): Array<[string, string]> {
+export function timing(run: Run): Array<[string, string]> {
   const s = run.status ?? {};
-  const created = run.metadata.creationTimestamp;
+  // A Run made by kubectl krt run or a Workflow carries its creation time in microseconds; any
+  // other has only the creationTimestamp's whole seconds, which can overstate a duration by up to
+  // a second (a Run scheduled in 7 ms showing 440ms), so that is said instead of a false precision.
+  const created = preciseCreationTime(run.metadata);
   const rows: Array<[string, string]> = [];
-  const add = (label: string, ms: number | undefined) => {
-    if (ms !== undefined) rows.push([label, preciseDuration(ms)]);
+  const add = (label: string, ms: number | undefined, fromCreation = false) => {
+    if (ms === undefined) return;
+    rows.push([label, fromCreation && !created.precise ? `at most ${preciseDuration(ms)} (creation time in whole seconds)` : preciseDuration(ms)]);
   };
-  add('Created to Scheduled', between(created, s.scheduledTime));
+  add('Created to Scheduled', between(created.time, s.scheduledTime), true);
   add('Scheduled to Started', between(s.scheduledTime, s.startTime));
   add('Started to Completed', between(s.startTime, s.completionTime));
-  add('Total', between(created, s.completionTime));
+  add('Total', between(created.time, s.completionTime), true);
   return rows;
 }
 
