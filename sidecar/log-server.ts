@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorMessage, type Logger, logger as rootLogger } from '../lib/log.ts';
 import type { LogEvent, LogStore, ReadOptions, StreamSelector } from './log-store.ts';
+import { requestUrl } from './http-server.ts';
 import { formatMicros, parseRfc3339Micros } from './log-time.ts';
 
 export const LOG_ROUTE = /^\/v1\/runs\/([^/]+)\/log$/;
@@ -41,9 +42,9 @@ export interface LogServerOptions {
 export function logRoutes(options: LogServerOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const log = options.logger ?? rootLogger.child({ component: 'log-server' });
   return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://runtimed');
-    const match = LOG_ROUTE.exec(url.pathname);
-    if (match === null) return false;
+    const url = requestUrl(req);
+    const match = url && LOG_ROUTE.exec(url.pathname);
+    if (!url || !match) return false;
     serveLog(options, match[1], url.searchParams, req, res).catch((err: unknown) => {
       log.warn('log request failed', { url: req.url, error: errorMessage(err) });
       if (!res.headersSent) sendJson(res, 500, { message: `reading the log failed: ${errorMessage(err)}` });

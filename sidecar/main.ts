@@ -10,6 +10,7 @@ import { artifactRoutes } from './artifacts/artifact-server.ts';
 import { RunArtifacts } from './artifacts/run-artifacts.ts';
 import { configFromEnv } from './config.ts';
 import { Heartbeat } from './heartbeat.ts';
+import { runtimedHttpHandler } from './http-server.ts';
 import { logRoutes } from './log-server.ts';
 import { LOG_DIR_NAME, LogStore } from './log-store.ts';
 import { runtimedRegistry } from './metrics.ts';
@@ -62,21 +63,13 @@ const heartbeat = new Heartbeat({
 });
 
 http
-  .createServer((req, res) => {
-    if (req.url === '/healthz') {
-      res.writeHead(200).end('ok');
-    } else if (req.url === '/metrics') {
-      runtimedRegistry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': runtimedRegistry.contentType }).end(text),
-        (err: unknown) => res.writeHead(500).end(errorMessage(err)),
-      );
-    } else if (req.url === '/readyz') {
-      const ready = runtimed.synced && heartbeat.healthy && !terminating;
-      res.writeHead(ready ? 200 : 503).end(ready ? 'ok' : 'not ready');
-    } else if (!serveLogs(req, res) && !serveArtifacts(req, res)) {
-      res.writeHead(404).end();
-    }
-  })
+  .createServer(
+    runtimedHttpHandler({
+      routes: [serveLogs, serveArtifacts],
+      ready: () => runtimed.synced && heartbeat.healthy && !terminating,
+      metrics: async () => ({ contentType: runtimedRegistry.contentType, text: await runtimedRegistry.metrics() }),
+    }),
+  )
   .listen(config.httpPort);
 
 await runtimed.start();

@@ -27,6 +27,7 @@ import { ownsWorkingDir, PASSED_SERVER_ENV, type SweepOptions, workspaceRootFrom
 import { jsonLogger, type Logger } from './log.ts';
 import { OutputReplay, ReplayBudget } from './output-replay.ts';
 import { streamOutput } from './output-stream.ts';
+import { executeRequestProblem } from './request-checks.ts';
 import { RefusedError } from './workspace.ts';
 
 export interface RuntimeServerOptions {
@@ -331,7 +332,8 @@ export class RuntimeServer {
   private handlers(): grpc.UntypedServiceImplementation {
     return {
       [RuntimeMethod.Execute]: unary<ExecuteRequest, ExecuteResponse>((request) => {
-        if (request.id === '') throw new CallError(grpc.status.INVALID_ARGUMENT, 'id is required');
+        const problem = executeRequestProblem(request);
+        if (problem !== undefined) throw new CallError(grpc.status.INVALID_ARGUMENT, problem);
         if (!this.accepting) throw new CallError(grpc.status.UNAVAILABLE, 'shutting down');
         return this.execute(request);
       }),

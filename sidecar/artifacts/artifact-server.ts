@@ -6,7 +6,8 @@
 //
 // Downloads carry Content-Length and X-Kruntimes-Digest (the ref's sha256) for the client to verify.
 // The Run is read from the API each time, and its status.artifactStore snapshot names the store.
-// Errors are JSON {"message"}: 404 unknown Run or artifact, 403 another namespace, 502 store failed.
+// Errors are JSON {"message"}: 400 a name that is not an object name, 404 unknown Run or artifact,
+// 403 another namespace, 502 store failed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Run } from '../../lib/api.ts';
@@ -14,6 +15,8 @@ import { openStore, type StoreEnvironment } from '../../lib/artifact-store/open-
 import { ArtifactStoreError, StoreErrorCode } from '../../lib/artifact-store/store.ts';
 import { isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { errorMessage, type Logger, logger as rootLogger } from '../../lib/log.ts';
+import { isObjectName } from '../../lib/object-names.ts';
+import { requestUrl } from '../http-server.ts';
 
 export const ARTIFACTS_ROUTE = /^\/v1\/namespaces\/([^/]+)\/runs\/([^/]+)\/artifacts(?:\/([^/]+))?$/;
 export const DIGEST_HEADER = 'x-kruntimes-digest';
@@ -29,9 +32,9 @@ export interface ArtifactServerOptions {
 export function artifactRoutes(options: ArtifactServerOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const log = options.logger ?? rootLogger.child({ component: 'artifact-server' });
   return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://runtimed');
-    const match = ARTIFACTS_ROUTE.exec(url.pathname);
-    if (match === null) return false;
+    const url = requestUrl(req);
+    const match = url && ARTIFACTS_ROUTE.exec(url.pathname);
+    if (!url || !match) return false;
     serve(options, match.slice(1), req, res).catch((err: unknown) => {
       log.warn('artifact request failed', { url: req.url, error: errorMessage(err) });
       if (!res.headersSent) sendJson(res, 500, { message: errorMessage(err) });
@@ -61,6 +64,12 @@ async function serve(
   }
   if (ns !== options.namespace) {
     sendJson(res, 403, { message: `this runtimed serves namespace ${options.namespace}, not ${ns}` });
+    return;
+  }
+  // The name goes into an API path read with runtimed's credentials: `..` or `/` in it must never
+  // reach another resource (docs/security.md, "Refusals at every door").
+  if (!isObjectName(name)) {
+    sendJson(res, 400, { message: `invalid Run name ${JSON.stringify(name.slice(0, 300))}: not a Kubernetes object name` });
     return;
   }
   let run: Run;
