@@ -6,7 +6,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 
 const git = (cwd: string, ...args: string[]) =>
@@ -23,7 +22,9 @@ export interface GitFixture {
 
 /** A bare repository with main (two commits), a branch `old` at the first, and tools/hello.sh. */
 export function createRepository(): GitFixture {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'krt-git-'));
+  // Not below /tmp: runtimed (which clones file:// URLs) has its own /tmp, an emptyDir, which hides
+  // the host's /tmp from it on the local node.
+  const dir = mkdtempSync(path.join('/var/tmp', 'krt-git-'));
   const work = path.join(dir, 'work');
   mkdirSync(path.join(work, 'tools'), { recursive: true });
   git(work, 'init', '-q', '-b', 'main');
