@@ -72,6 +72,7 @@ describe('runtime tables', () => {
     assert.match(text, /^Capacity: +4 Runs per pod$/m);
     const gpu = { ...runtime, spec: { ...runtime.spec, capacity: { resources: { runs: 4, gpu: 1, 'licence.seat': '2' } } } };
     assert.match(describeRuntime({ runtime: gpu, pods, runs }, plain, now), /^Capacity: +4 Runs, gpu 1, licence\.seat 2 per pod$/m);
+    assert.match(renderRuntimeTable([{ runtime: gpu, pods, runs }], { wide: false, namespaces: false, now }), /^bash +2\/2 +4\/pod,gpu=1,licence\.seat=2 +3\/8 /m);
     assert.match(text, /^ {2}runtime-bash-a +True +True, 3s ago +2\/4 +10m$/m);
     assert.match(text, /^ {2}runtime-bash-b +True +True, 30s ago, stale +1\/4 +10m$/m);
   });

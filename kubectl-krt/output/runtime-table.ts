@@ -120,13 +120,22 @@ export function renderRuntimeTable(
         ...(o.namespaces ? [runtime.metadata.namespace ?? ''] : []),
         runtime.metadata.name ?? '',
         `${runtime.status?.readyReplicas ?? 0}/${runtime.spec.replicas ?? DEFAULT_REPLICAS}`,
-        `${capacity}/pod`,
+        capacityCell(runtime, capacity),
         `${used}/${slots}`,
         age(runtime.metadata.creationTimestamp, o.now),
         ...(o.wide ? [image(runtime)] : []),
       ];
     }),
   );
+}
+
+/** The CAPACITY cell: Runs per pod, then any other resource a pod offers (`4/pod,gpu=1`). */
+function capacityCell(runtime: Runtime, runs: number): string {
+  const others = Object.entries(runtimeCapacity(runtime.spec))
+    .filter(([name]) => name !== RESOURCE_RUNS)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, n]) => `,${name}=${n}`);
+  return `${runs}/pod${others.join('')}`;
 }
 
 /** `4 Runs per pod`, and the other resources a pod offers: `4 Runs, gpu 1 per pod`. */
