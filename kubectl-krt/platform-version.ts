@@ -3,6 +3,8 @@
 
 export const PLATFORM_NAMESPACE = 'kruntimes-system';
 export const OPERATOR_DEPLOYMENTS = ['kruntimes-scheduler', 'kruntimes-controller'] as const;
+/** The ValidatingAdmissionPolicy (and its binding, same name) that confines Runtime Pods (manifests/platform/40-admission.yaml). */
+export const ADMISSION_POLICY = 'kruntimes-runtimed-own-runs';
 
 /** `registry:5000/x/kruntimes-operator:0.1.0` → `0.1.0`; undefined for an untagged or digest-only image. */
 export function imageVersion(image: string): string | undefined {

@@ -21,7 +21,7 @@ import {
   isWorkflowTerminal,
 } from '../../lib/api.ts';
 import { allTasks, workflowLabelValue } from '../../lib/workflow-names.ts';
-import { imageVersion, versionSkew } from '../platform-version.ts';
+import { ADMISSION_POLICY, imageVersion, versionSkew } from '../platform-version.ts';
 import { guardProblems, renderedGuards } from './guards.ts';
 import { type DeploymentView, type Finding, type PodView, type Snapshot, Status } from './snapshot.ts';
 
@@ -361,6 +361,26 @@ export function checkGuards(s: Snapshot): Finding[] {
   return findings;
 }
 
+/** The admission policy that confines Runtime Pods to their own Runs, and its binding. */
+export function checkAdmissionPolicy(s: Snapshot): Finding[] {
+  const found = s.admissionPolicy;
+  if (!found) return [];
+  const base = { check: Check.Guards };
+  if (found.policy && found.binding) {
+    return [{ ...base, status: Status.Ok, title: `admission policy ${ADMISSION_POLICY} in place`, evidence: [], next: [] }];
+  }
+  const missing = [!found.policy && 'ValidatingAdmissionPolicy', !found.binding && 'ValidatingAdmissionPolicyBinding'].filter(Boolean);
+  return [
+    {
+      ...base,
+      status: Status.Warning,
+      title: `admission policy ${ADMISSION_POLICY} is not in force: ${missing.join(' and ')} missing`,
+      evidence: ["without it a Runtime Pod's token (runtimed's, or a workload's that holds it) may write every Run's status and every pod's status in its namespace"],
+      next: [`kubectl get validatingadmissionpolicy,validatingadmissionpolicybinding ${ADMISSION_POLICY}`, 'kubectl krt upgrade (re-applies the platform)'],
+    },
+  ];
+}
+
 /** runtimed's heartbeat on each ready pod and how full each Runtime is. */
 export function checkRuntimePods(s: Snapshot): Finding[] {
   const findings: Finding[] = [];
@@ -650,6 +670,7 @@ export function allChecks(s: Snapshot): Finding[] {
   return [
     ...checkCrds(s),
     ...checkControlPlane(s),
+    ...checkAdmissionPolicy(s),
     ...checkRuntimes(s),
     ...checkGuards(s),
     ...checkRuntimePods(s),

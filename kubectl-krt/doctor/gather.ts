@@ -5,7 +5,7 @@ import { Annotation, Label, type Run, type Runtime, type Workflow } from '../../
 import { collectionPath, isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { renderCrds } from '../install/render.ts';
 import { ForbiddenError } from '../kube/connection.ts';
-import { OPERATOR_DEPLOYMENTS, PLATFORM_NAMESPACE } from '../platform-version.ts';
+import { ADMISSION_POLICY, OPERATOR_DEPLOYMENTS, PLATFORM_NAMESPACE } from '../platform-version.ts';
 import { GUARD_KINDS, type GuardKind, type GuardView } from './guards.ts';
 import type { AccessView, CrdView, DeploymentView, PodView, Snapshot } from './snapshot.ts';
 
@@ -168,6 +168,15 @@ export async function gatherSnapshot(
       ),
     OPERATOR_DEPLOYMENTS.map((name) => ({ name, deployment: undefined })),
   );
+  // Cluster-scoped: many users may not read it, and doctor then says nothing of it.
+  const admissionPolicy = await Promise.all(
+    ['validatingadmissionpolicies', 'validatingadmissionpolicybindings'].map(
+      async (plural) => (await getOr(`/apis/admissionregistration.k8s.io/v1/${plural}/${ADMISSION_POLICY}`)) !== undefined,
+    ),
+  ).then(
+    ([policy, binding]) => ({ policy, binding }),
+    () => undefined,
+  );
   const apiPresent = crds.every((c) => c.present);
   const scope = options.allNamespaces ? undefined : options.namespace;
   const runtimes = apiPresent
@@ -252,6 +261,7 @@ export async function gatherSnapshot(
     configMaps,
     access,
     guards,
+    admissionPolicy,
     unreadable,
   };
 }

@@ -3,7 +3,7 @@
 // rendered it, is in place; a RuntimedCredentials=False condition is a problem quoting it.
 import assert from 'node:assert/strict';
 import type { Runtime } from '../../lib/api.ts';
-import { checkGuards } from './checks.ts';
+import { checkAdmissionPolicy, checkGuards } from './checks.ts';
 import { type GuardKind, type GuardView, guardProblems, renderedGuards } from './guards.ts';
 import type { Snapshot } from './snapshot.ts';
 
@@ -73,6 +73,16 @@ describe('doctor: guard objects and runtimed credentials', () => {
 
   it('skips the comparison when the objects could not be read', () => {
     assert.deepEqual(checkGuards(snapshot(runtime(), undefined)), []);
+  });
+
+  it('says whether the admission policy that confines Runtime Pods is in force', () => {
+    const with_ = (admissionPolicy: Snapshot['admissionPolicy']) => checkAdmissionPolicy({ admissionPolicy } as Snapshot);
+    assert.deepEqual(with_(undefined), []);
+    assert.deepEqual(with_({ policy: true, binding: true }).map((f) => [f.status, f.title]), [['ok', 'admission policy kruntimes-runtimed-own-runs in place']]);
+    const [f] = with_({ policy: true, binding: false });
+    assert.equal(f.status, 'warning');
+    assert.equal(f.title, 'admission policy kruntimes-runtimed-own-runs is not in force: ValidatingAdmissionPolicyBinding missing');
+    assert.equal(f.next[1], 'kubectl krt upgrade (re-applies the platform)');
   });
 
   it('reports runtimed without credentials from the RuntimedCredentials condition', () => {

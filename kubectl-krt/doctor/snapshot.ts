@@ -103,6 +103,8 @@ export interface Snapshot {
    * Runtimes' guard objects among them); undefined when they could not all be read.
    */
   guards?: GuardView[];
+  /** Whether the admission policy that confines Runtime Pods and its binding exist; undefined when not readable. */
+  admissionPolicy?: { policy: boolean; binding: boolean };
   /** What could not be read, and why (usually RBAC): the checks say they are incomplete. */
   unreadable: Array<{ what: string; why: string }>;
 }

@@ -100,6 +100,7 @@ describe('kubectl krt doctor', function () {
     const titles = report.findings.map((f) => f.title);
     assert.ok(titles.includes(`Runtime ${ns}/bash: 1/1 pods ready`), titles.join('\n'));
     assert.ok(titles.includes(`Runtime ${ns}/bash: ServiceAccount, Role, RoleBinding, NetworkPolicy in place`), titles.join('\n'));
+    assert.ok(titles.includes('admission policy kruntimes-runtimed-own-runs in place'), titles.join('\n'));
     assert.ok(titles.includes('Deployment kruntimes-scheduler is ready'));
     assert.ok(titles.some((t) => t.startsWith('CRDs present and matching this plugin')));
     assert.ok(titles.includes(`you may get runs, get pods and create pods/portforward in ${ns}`));
@@ -254,6 +255,18 @@ subjects:
       return guards(d.report).status === 'ok' ? d : undefined;
     }, { timeoutMs: 60_000, intervalMs: 1000 });
     assert.equal(guards(back.report).title, `Runtime ${ns}/bash: ServiceAccount, Role, RoleBinding, NetworkPolicy in place`);
+  });
+
+  it('warns when the admission policy that confines Runtime Pods is not in force', async () => {
+    try {
+      await kubectl(['delete', 'validatingadmissionpolicybinding', 'kruntimes-runtimed-own-runs']);
+      const { code, report } = await doctor(['-n', ns], kubeconfig);
+      assert.equal(code, 0, 'a warning only');
+      const f = report.findings.find((x) => x.check === 'guards' && x.title.startsWith('admission policy'))!;
+      assert.deepEqual([f.status, f.title], ['warning', 'admission policy kruntimes-runtimed-own-runs is not in force: ValidatingAdmissionPolicyBinding missing']);
+    } finally {
+      await kubectl(['apply', '--server-side', '--force-conflicts', '-f', 'manifests/platform/40-admission.yaml']);
+    }
   });
 
   it('finds a deleted control-plane Deployment (and the platform is put back)', async () => {
