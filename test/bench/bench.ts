@@ -9,12 +9,20 @@
 // with `kubectl krt install` and the built images, the bench Runtime's pods scheduled there; the
 // platform is uninstalled at the end (test/support/real-node-platform.ts).
 // create→visible is from the create call to the moment this process's watch delivered the
-// terminal phase: what a user waiting on the Run sees, including the status write's queue.
+// terminal phase: what a user waiting on the Run sees, including the status write's queue. Runs/s
+// is N over the time from the first create to the last visible completion (the stamped figure
+// beside it ends at the last completionTime instead).
+// npm run bench -- --compare-floor [...]: then the floor (floor.ts: the same writes on the same CRD
+// with nothing of ours running) at the same concurrency or rate, and our throughput as a ratio of
+// its; --floor: the floor alone.
+// Also reported: writes per Run counted by the apiserver (apiserver-requests.ts), CPU ms per Run and
+// RSS idle and under load of each process (process-usage.ts), and the load average.
+// --out DIR: runs.csv (and floor-runs.csv), cdf.svg and report.json (report-files.ts).
 import { parseArgs } from 'node:util';
-import { isTerminal, type Run } from '../../lib/api.ts';
-import { createInformer } from '../../lib/informer.ts';
-import { Paths } from '../../lib/kube-client.ts';
-import { KubeClient, loadKubeConfig } from '../../lib/kube-client.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { KubeClient, loadKubeConfig, Paths } from '../../lib/kube-client.ts';
 import { clusterPaths } from '../cluster/config.ts';
 import {
   applyYaml,
@@ -24,8 +32,22 @@ import {
   waitForSchedulable,
 } from '../support/platform.ts';
 import { installOnRealNode, REAL_NODE_BASH_IMAGE, realNodeTemplateSpec, uninstallFromRealNode } from '../support/real-node-platform.ts';
+import { accountWrites, diffCounts, parseRequestCounts, type WriteAccount } from './apiserver-requests.ts';
+import { floorCreator, PLATFORM_NAMESPACE, quiescePlatform } from './floor.ts';
+import {
+  type CpuRow,
+  cpuPerRun,
+  discoverTargets,
+  type PodInfo,
+  type ProcessTarget,
+  rssByComponent,
+  type Snapshot,
+  snapshot,
+} from './process-usage.ts';
+import { cdfSvg, type RunSample, samplesCsv } from './report-files.ts';
+import { RunWatch } from './run-batch.ts';
 import { benchWorkflows } from './workflow-bench.ts';
-import { percentile as pct } from './workflow-stats.ts';
+import { percentiles } from './workflow-stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +61,9 @@ const { values } = parseArgs({
     workflow: { type: 'boolean', default: false },
     repeat: { type: 'string', default: '1' },
     'real-node': { type: 'boolean', default: false },
+    floor: { type: 'boolean', default: false },
+    'compare-floor': { type: 'boolean', default: false },
+    out: { type: 'string' },
   },
 });
 const REAL = values['real-node']!;
@@ -52,6 +77,11 @@ const RATE = values.rate === undefined ? undefined : Number(values.rate);
 if (RATE !== undefined && !(RATE > 0)) throw new Error('--rate must be a positive number of Runs per second');
 const REPEAT = Number(values.repeat);
 if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error('--repeat must be a whole number of at least 1');
+/** Measure our platform; the floor; both. */
+const OURS = !values.floor;
+const FLOOR = values.floor! || values['compare-floor']!;
+const OUT = values.out;
+const loadAtStart = os.loadavg();
 
 let client: KubeClient;
 if (REAL) {
@@ -87,91 +117,140 @@ await waitForSchedulable(ns, 'bench', PODS);
 await kubectl(['delete', 'workflows', '--all', '-n', ns, '--wait=true']);
 await kubectl(['delete', 'runs', '--all', '-n', ns, '--wait=true']);
 
-const done = new Map<string, Run>();
-/** When this process's watch delivered each Run's terminal phase (ms since the epoch). */
-const visible = new Map<string, number>();
-const waiters = new Map<string, () => void>();
-const informer = createInformer<Run>({ client, path: Paths.runs(ns) });
-const onRun = (r: Run) => {
-  if (!isTerminal(r.status?.phase)) return;
-  if (!visible.has(r.metadata.name!)) visible.set(r.metadata.name!, Date.now());
-  done.set(r.metadata.name!, r);
-  waiters.get(r.metadata.name!)?.();
-};
-informer.on('add', onRun);
-informer.on('update', onRun);
-await informer.start();
-
 const body = (name: string) => ({
   apiVersion: 'kruntimes.io/v1alpha1',
   kind: 'Run',
   metadata: { name },
   spec: { runtime: 'bench', entrypoint: 'script', source: { inline: 'echo hi\n' } },
 });
-
-async function batch(prefix: string, n: number, concurrency: number) {
-  const created = new Map<string, number>();
-  const finished: Array<Promise<void>> = [];
-  let next = 0;
-  const t0 = Date.now();
-  const worker = async () => {
-    while (next < n) {
-      const name = `${prefix}-${next++}`;
-      finished.push(
-        new Promise<void>((resolve) => {
-          if (done.has(name)) resolve();
-          else waiters.set(name, resolve);
-        }),
-      );
-      created.set(name, Date.now());
-      await client.create(Paths.runs(ns), body(name));
-    }
-  };
-  const paced = async () => {
-    // Open loop: each create starts on its own schedule, whether or not earlier ones finished.
-    const creates: Array<Promise<unknown>> = [];
-    for (let i = 0; i < n; i++) {
-      const at = t0 + (i * 1000) / RATE!;
-      if (at > Date.now()) await new Promise((r) => setTimeout(r, at - Date.now()));
-      const name = `${prefix}-${i}`;
-      finished.push(new Promise<void>((resolve) => (done.has(name) ? resolve() : waiters.set(name, resolve))));
-      created.set(name, Date.now());
-      creates.push(client.create(Paths.runs(ns), body(name)));
-    }
-    await Promise.all(creates);
-  };
-  if (RATE === undefined) await Promise.all(Array.from({ length: concurrency }, worker));
-  else await paced();
-  await Promise.all(finished);
-  return { created, t0, t1: Date.now() };
-}
-
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const run0 = Date.now().toString(36);
-await batch(`warm-${run0}`, Number(values.warmup), Math.min(C, Number(values.warmup)));
+const WARMUP = Number(values.warmup);
+const runs = new RunWatch(client, ns);
+await runs.start();
+const create = (name: string) => client.create(Paths.runs(ns), body(name));
+
 if (values.workflow) {
+  await runs.batch(`warm-${run0}`, WARMUP, { concurrency: Math.min(C, WARMUP), create });
   await benchWorkflows({ client, namespace: ns, runtime: 'bench', repeat: REPEAT });
-  await informer.stop();
+  await runs.stop();
   await kubectl(['delete', 'workflows', '--all', '-n', ns, '--wait=false'], { check: false });
   await kubectl(['delete', 'runs', '--all', '-n', ns, '--wait=false'], { check: false });
   if (REAL) await uninstallFromRealNode();
   process.exit(0);
 }
-const { created, t0 } = await batch(`bench-${run0}`, N, C);
-const since = (name: string, field: 'scheduledTime' | 'startTime' | 'completionTime') =>
-  new Date(done.get(name)!.status![field]!).getTime() - created.get(name)!;
-const names = [...created.keys()];
-const phases = new Map<string, number>();
-for (const n of names)
-  phases.set(done.get(n)!.status!.phase!, (phases.get(done.get(n)!.status!.phase!) ?? 0) + 1);
-const lastCompletion = Math.max(
-  ...names.map((n) => new Date(done.get(n)!.status!.completionTime!).getTime()),
-);
-const series = {
-  'create→scheduled': names.map((n) => since(n, 'scheduledTime')),
-  'create→running': names.map((n) => since(n, 'startTime')),
-  'create→completed': names.map((n) => since(n, 'completionTime')),
-  'create→visible': names.map((n) => visible.get(n)! - created.get(n)!),
-};
+
+const scrapeRequests = async () => parseRequestCounts((await kubectl(['get', '--raw', '/metrics'])).stdout);
+const podList = async () =>
+  (JSON.parse((await kubectl(['get', 'pods', '-A', '-o', 'json'])).stdout) as { items: PodInfo[] }).items;
+const targetsOf = (pods: readonly PodInfo[]) =>
+  discoverTargets(pods, {
+    podsRoot: clusterPaths().pods,
+    runDir: clusterPaths().run,
+    cgroupRoot: '/sys/fs/cgroup/cpuacct/krt-real',
+    platformNamespace: PLATFORM_NAMESPACE,
+    benchNamespace: ns,
+  });
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+interface Measured {
+  samples: RunSample[];
+  runsPerSecond: number;
+  runsPerSecondStamped?: number;
+  phases: Record<string, number>;
+  latencyMs: Record<string, ReturnType<typeof percentiles>>;
+  writes: WriteAccount;
+  cpu: CpuRow[];
+  rssMb?: { idle: Record<string, number[]>; load: Record<string, number[]> };
+}
+
+/**
+ * Warms up, samples the processes idle for 3 s, then measures one batch: latencies from the watch,
+ * writes from the apiserver's metrics, CPU and RSS from /proc (or the real node's cgroups).
+ */
+async function measure(
+  watch: RunWatch,
+  prefix: string,
+  createRun: (name: string) => Promise<unknown>,
+  targets: ProcessTarget[],
+): Promise<Measured> {
+  await watch.batch(`warm-${prefix}`, WARMUP, { concurrency: Math.min(C, WARMUP), create: createRun });
+  const idle0 = snapshot(targets);
+  await sleep(3000);
+  const idle1 = snapshot(targets);
+  const requestsBefore = await scrapeRequests();
+  const before = snapshot(targets);
+  const underLoad: Snapshot[] = [];
+  const sampler = setInterval(() => underLoad.push(snapshot(targets)), 500);
+  const { created, t0 } = await watch
+    .batch(prefix, N, { concurrency: C, rate: RATE, create: createRun })
+    .finally(() => clearInterval(sampler));
+  const after = snapshot(targets);
+  // A write's counter moves as its handler returns, which may be just after the watch event.
+  await sleep(1000);
+  const writes = accountWrites(diffCounts(requestsBefore, await scrapeRequests()), N, watch.versionsSeen(created.keys()));
+  const samples = watch.samples(created);
+  const phases: Record<string, number> = {};
+  for (const s of samples) phases[s.phase ?? 'unknown'] = (phases[s.phase ?? 'unknown'] ?? 0) + 1;
+  const since = (k: 'scheduled' | 'running' | 'completed' | 'visible') =>
+    samples.filter((s) => s[k] !== undefined).map((s) => s[k]! - s.created);
+  const lastVisible = Math.max(...samples.map((s) => s.visible ?? 0));
+  const lastCompleted = Math.max(...samples.map((s) => s.completed ?? 0));
+  const cpu = cpuPerRun(before, after, N);
+  const idleSeconds = 3;
+  for (const row of cpu) {
+    const idle = cpuPerRun(idle0, idle1, 1).find((r) => r.component === row.component);
+    if (idle) row.idleCpuMsPerSecond = round(idle.cpuMsPerRun / idleSeconds);
+  }
+  return {
+    samples,
+    runsPerSecond: round(N / ((lastVisible - t0) / 1000)),
+    runsPerSecondStamped: round(N / ((lastCompleted - t0) / 1000)),
+    phases,
+    latencyMs: Object.fromEntries(
+      (
+        [
+          ['create→scheduled', since('scheduled')],
+          ['create→running', since('running')],
+          ['create→completed (stamped)', since('completed')],
+          ['create→visible', since('visible')],
+        ] as const
+      ).map(([k, xs]) => [k, percentiles(xs)]),
+    ),
+    writes,
+    cpu,
+    rssMb: { idle: rssByComponent([idle1]), load: rssByComponent(underLoad.length ? underLoad : [after]) },
+  };
+}
+
+const pods = await podList();
+let ours: Measured | undefined;
+if (OURS) ours = await measure(runs, `bench-${run0}`, create, targetsOf(pods));
+await runs.stop();
+
+let floor: Measured | undefined;
+if (FLOOR) {
+  const floorNs = `${ns}-floor`;
+  await kubectl(['create', 'namespace', floorNs], { check: false });
+  await kubectl(['delete', 'runs', '--all', '-n', floorNs, '--wait=true']);
+  const pod = pods.find((p) => p.metadata.namespace === ns && p.metadata.name?.startsWith('runtime-bench'));
+  const assigned = { name: pod?.metadata.name ?? 'runtime-bench-0000000000-00000', uid: pod?.metadata.uid ?? crypto.randomUUID() };
+  // Only the apiserver and etcd are left to measure: our components are stopped or not involved.
+  const targets = targetsOf([]);
+  const restore = await quiescePlatform();
+  const floorRuns = new RunWatch(client, floorNs);
+  try {
+    await floorRuns.start();
+    const creator = floorCreator(client, floorNs, body, assigned, PODS * SLOTS);
+    floor = await measure(floorRuns, `floor-${run0}`, creator.create, targets);
+    if (creator.errors.length) console.error(`floor: ${creator.errors.length} status writes failed, e.g. ${String(creator.errors[0])}`);
+  } finally {
+    await floorRuns.stop();
+    await restore();
+    await kubectl(['delete', 'namespace', floorNs, '--wait=false'], { check: false });
+  }
+}
+
 const result = {
   node: REAL ? 'real (kubelet, containerd, runc)' : 'process agent',
   runs: N,
@@ -179,25 +258,70 @@ const result = {
   ...(RATE !== undefined ? { offeredRunsPerSecond: RATE } : {}),
   pods: PODS,
   slotsPerPod: SLOTS,
-  phases: Object.fromEntries(phases),
-  runsPerSecond: Number((N / ((lastCompletion - t0) / 1000)).toFixed(1)),
-  latencyMs: Object.fromEntries(
-    Object.entries(series).map(([k, xs]) => [
-      k,
-      { p50: pct(xs, 50), p95: pct(xs, 95), p99: pct(xs, 99), max: Math.max(...xs) },
-    ]),
-  ),
+  loadAverage: { atStart: loadAtStart.map((x) => round(x, 2)), atEnd: os.loadavg().map((x) => round(x, 2)) },
+  ...(ours ? { ours: { ...ours, samples: undefined } } : {}),
+  ...(floor ? { floor: { ...floor, samples: undefined, rssMb: undefined } } : {}),
+  ...(ours && floor ? { throughputRatioToFloor: round(ours.runsPerSecond / floor.runsPerSecond, 2) } : {}),
 };
 console.log(JSON.stringify(result, null, 2));
-console.log('');
-console.log('| interval | p50 ms | p95 ms | p99 ms | max ms |');
-console.log('| --- | ---: | ---: | ---: | ---: |');
-for (const [k, v] of Object.entries(result.latencyMs))
-  console.log(`| ${k} | ${v.p50} | ${v.p95} | ${v.p99} | ${v.max} |`);
+
+const table = (title: string, m: Measured) => {
+  console.log(`\n${title}: ${m.runsPerSecond} Runs/s visible (${m.runsPerSecondStamped} by completionTime)`);
+  console.log('| interval | p50 ms | p95 ms | p99 ms | max ms |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const [k, v] of Object.entries(m.latencyMs)) console.log(`| ${k} | ${v.p50} | ${v.p95} | ${v.p99} | ${v.max} |`);
+  const w = m.writes;
+  console.log(
+    `\nwrites per Run (apiserver_request_total, runs): ${w.writesPerRun} (${w.successfulWritesPerRun} successful, ${w.failedWrites} refused in all, ${w.noOpWrites ?? '?'} no-op); pods/status per Run: ${w.podStatusWritesPerRun}`,
+  );
+  console.log('| resource | subresource | verb | code | count | per Run |');
+  console.log('| --- | --- | --- | --- | ---: | ---: |');
+  for (const r of w.rows)
+    console.log(`| ${r.resource} | ${r.subresource} | ${r.verb} | ${r.code} | ${r.count} | ${round(r.count / N, 2)} |`);
+  console.log('\n| process | instances | CPU ms per Run | idle CPU ms/s | RSS MB idle | RSS MB under load |');
+  console.log('| --- | ---: | ---: | ---: | --- | --- |');
+  for (const c of m.cpu)
+    console.log(
+      `| ${c.component} | ${c.instances} | ${c.cpuMsPerRun} | ${c.idleCpuMsPerSecond ?? ''} | ${m.rssMb?.idle[c.component]?.join(', ') ?? ''} | ${m.rssMb?.load[c.component]?.join(', ') ?? ''} |`,
+    );
+  const mine = m.cpu.filter((c) => !['kube-apiserver', 'etcd'].includes(c.component));
+  if (mine.length) console.log(`our components together: ${round(mine.reduce((s, c) => s + c.cpuMsPerRun, 0), 2)} CPU ms per Run`);
+};
+if (ours) table('ours', ours);
+if (floor) table('floor (apiserver and etcd alone)', floor);
 console.log(
-  `\n${N} Runs, ${RATE === undefined ? `concurrency ${C}` : `offered at ${RATE} Runs/s`}, ${PODS} pods × ${SLOTS} slots: ${result.runsPerSecond} Runs/s`,
+  `\n${N} Runs, ${RATE === undefined ? `concurrency ${C}` : `offered at ${RATE} Runs/s`}, ${PODS} pods × ${SLOTS} slots` +
+    (ours && floor ? `: ours ${ours.runsPerSecond} Runs/s = ${result.throughputRatioToFloor}× the floor's ${floor.runsPerSecond}` : '') +
+    `; load average ${result.loadAverage.atStart.join(' ')} → ${result.loadAverage.atEnd.join(' ')}`,
 );
-await informer.stop();
+
+if (OUT) {
+  fs.mkdirSync(OUT, { recursive: true });
+  if (ours) fs.writeFileSync(path.join(OUT, 'runs.csv'), samplesCsv(ours.samples));
+  if (floor) fs.writeFileSync(path.join(OUT, 'floor-runs.csv'), samplesCsv(floor.samples));
+  const visibleOf = (m: Measured) => m.samples.filter((s) => s.visible !== undefined).map((s) => s.visible! - s.created);
+  fs.writeFileSync(
+    path.join(OUT, 'cdf.svg'),
+    cdfSvg(
+      [
+        ...(ours
+          ? [
+              { label: 'ours: create→visible', values: visibleOf(ours) },
+              {
+                label: 'ours: create→completionTime (stamped)',
+                values: ours.samples.filter((s) => s.completed !== undefined).map((s) => s.completed! - s.created),
+              },
+            ]
+          : []),
+        ...(floor ? [{ label: 'floor: create→visible', values: visibleOf(floor) }] : []),
+      ],
+      `${N} Runs, ${RATE === undefined ? `${C} creators` : `${RATE} Runs/s`}, load ${result.loadAverage.atStart[0]}`,
+    ),
+  );
+  fs.writeFileSync(path.join(OUT, 'report.json'), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nwrote ${OUT}/{${[ours && 'runs.csv', floor && 'floor-runs.csv', 'cdf.svg', 'report.json'].filter(Boolean).join(',')}}`);
+}
+
 await kubectl(['delete', 'runs', '--all', '-n', ns, '--wait=false'], { check: false });
 if (REAL) {
   await kubectl(['delete', 'namespace', ns, '--wait=true'], { check: false });
