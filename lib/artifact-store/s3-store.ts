@@ -1,17 +1,11 @@
 // Artifacts in an S3-compatible bucket through @aws-sdk/client-s3; files larger than one part go
 // up as a multipart upload (@aws-sdk/lib-storage), which is aborted on failure so no parts linger.
+// The SDK is imported on the first request, not with this module: it is tens of MB of an idle
+// runtimed's (and the operator's) memory, which a Runtime that stores no artifacts in S3 never needs.
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  S3Client,
-  type S3ServiceException,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { ArtifactStoreError, type ArtifactStore, StoreErrorCode, type StoredObject } from './store.ts';
 
 export interface S3Credentials {
@@ -38,34 +32,44 @@ const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 export class S3Store implements ArtifactStore {
   readonly description: string;
   private readonly o: S3StoreOptions;
-  private readonly client: S3Client;
+  private sdk?: Promise<{ s3: typeof S3Sdk; client: S3Client }>;
 
   constructor(options: S3StoreOptions) {
     this.o = options;
     this.description = `s3://${options.bucket}${options.endpoint ? ` at ${options.endpoint}` : ''}`;
-    this.client = new S3Client({
-      region: options.region || 'us-east-1',
-      endpoint: options.endpoint || undefined,
-      forcePathStyle: options.forcePathStyle ?? false,
-      credentials: options.credentials,
-      maxAttempts: 2,
-      // Self-hosted S3 servers differ in the newer default checksums; send them only when required.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: 5000, requestTimeout: options.requestTimeoutMs ?? 60_000 },
-    });
+  }
+
+  /** The SDK and this store's one client, loaded and made on first use. */
+  private connect(): Promise<{ s3: typeof S3Sdk; client: S3Client }> {
+    const o = this.o;
+    this.sdk ??= import('@aws-sdk/client-s3').then((s3) => ({
+      s3,
+      client: new s3.S3Client({
+        region: o.region || 'us-east-1',
+        endpoint: o.endpoint || undefined,
+        forcePathStyle: o.forcePathStyle ?? false,
+        credentials: o.credentials,
+        maxAttempts: 2,
+        // Self-hosted S3 servers differ in the newer default checksums; send them only when required.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        requestHandler: { connectionTimeout: 5000, requestTimeout: o.requestTimeoutMs ?? 60_000 },
+      }),
+    }));
+    return this.sdk;
   }
 
   async put(key: string, file: string, options: { size: number; contentType: string }): Promise<void> {
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.o.bucket, Key: key, Body: createReadStream(file), ContentType: options.contentType },
-      partSize: this.o.partSize ?? DEFAULT_PART_SIZE,
-      queueSize: 2,
-      // Abort the multipart upload on failure: no orphaned parts in the bucket.
-      leavePartsOnError: false,
-    });
     try {
+      const [{ client }, { Upload }] = await Promise.all([this.connect(), import('@aws-sdk/lib-storage')]);
+      const upload = new Upload({
+        client,
+        params: { Bucket: this.o.bucket, Key: key, Body: createReadStream(file), ContentType: options.contentType },
+        partSize: this.o.partSize ?? DEFAULT_PART_SIZE,
+        queueSize: 2,
+        // Abort the multipart upload on failure: no orphaned parts in the bucket.
+        leavePartsOnError: false,
+      });
       await upload.done();
     } catch (err) {
       throw this.wrap(err, `uploading ${key}`);
@@ -74,7 +78,8 @@ export class S3Store implements ArtifactStore {
 
   async get(key: string): Promise<StoredObject> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.o.bucket, Key: key }));
+      const { s3, client } = await this.connect();
+      const out = await client.send(new s3.GetObjectCommand({ Bucket: this.o.bucket, Key: key }));
       return { body: out.Body as Readable, size: Number(out.ContentLength ?? 0) };
     } catch (err) {
       throw this.wrap(err, `reading ${key}`);
@@ -85,7 +90,8 @@ export class S3Store implements ArtifactStore {
     // One DeleteObject per key: every S3-compatible server has it (DeleteObjects needs checksums).
     for (const key of keys) {
       try {
-        await this.client.send(new DeleteObjectCommand({ Bucket: this.o.bucket, Key: key }));
+        const { s3, client } = await this.connect();
+        await client.send(new s3.DeleteObjectCommand({ Bucket: this.o.bucket, Key: key }));
       } catch (err) {
         const e = this.wrap(err, `deleting ${key}`);
         if (e.code !== StoreErrorCode.NotFound) throw e;
@@ -94,13 +100,16 @@ export class S3Store implements ArtifactStore {
   }
 
   async deletePrefix(prefix: string): Promise<number> {
+    const { s3, client } = await this.connect().catch((err: unknown) => {
+      throw this.wrap(err, `listing ${prefix}`);
+    });
     let count = 0;
     let token: string | undefined;
     do {
       let page;
       try {
-        page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: prefix, ContinuationToken: token }),
+        page = await client.send(
+          new s3.ListObjectsV2Command({ Bucket: this.o.bucket, Prefix: prefix, ContinuationToken: token }),
         );
       } catch (err) {
         throw this.wrap(err, `listing ${prefix}`);
@@ -113,13 +122,13 @@ export class S3Store implements ArtifactStore {
     // Multipart uploads cut off mid-way (the store went down) keep their parts until aborted.
     let uploads;
     try {
-      uploads = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.o.bucket, Prefix: prefix }));
+      uploads = await client.send(new s3.ListMultipartUploadsCommand({ Bucket: this.o.bucket, Prefix: prefix }));
     } catch (err) {
       throw this.wrap(err, `listing multipart uploads below ${prefix}`);
     }
     for (const u of uploads.Uploads ?? []) {
       try {
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: u.Key, UploadId: u.UploadId }));
+        await client.send(new s3.AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: u.Key, UploadId: u.UploadId }));
         count++;
       } catch (err) {
         const e = this.wrap(err, `aborting the multipart upload of ${u.Key}`);
