@@ -157,6 +157,52 @@ describe('admission: runtimed confined to its own Runs and its own pod', functio
     assert.equal(removed.metadata.finalizers, undefined);
   });
 
+  it("confines another account's pod named runtime-… only on Runs and Runtime Pods, not on other pods", async () => {
+    const parked = (name: string) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name },
+      // Never scheduled: the pod only has to exist for a token bound to it.
+      spec: { serviceAccountName: 'helper', nodeSelector: { 'e2e.kruntimes.io/nowhere': 'true' }, containers: [{ name: 'c', image: 'kruntimes-host' }] },
+    });
+    await applyYaml(ns, `apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: helper
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: helper
+rules:
+  - { apiGroups: [""], resources: [pods/status], verbs: [patch] }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: helper
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: helper }
+subjects:
+  - { kind: ServiceAccount, name: helper }
+---
+${JSON.stringify(parked('runtime-helper'))}
+---
+${JSON.stringify(parked('plain'))}
+`);
+    const token = (await kubectl(['create', 'token', 'helper', '-n', ns, '--bound-object-kind', 'Pod', '--bound-object-name', 'runtime-helper'])).stdout.trim();
+    const helper = await clientWithToken(kubeconfigPath, token);
+    try {
+      await helper.strategicPatch(Paths.podStatus(ns, 'plain'), heartbeat);
+      assert.deepEqual(await refusal(() => helper.strategicPatch(Paths.podStatus(ns, own), heartbeat)), {
+        code: 403,
+        message: `pods "${own}" is forbidden: ${DENIED}the runtimed of pod runtime-helper may write only its own pod status, not pod ${own} (${POLICY})`,
+      });
+    } finally {
+      await helper.close();
+      await kubectl(['delete', 'pod', 'runtime-helper', 'plain', '-n', ns, '--wait=false']);
+    }
+  });
+
   it('refuses the Runtime ServiceAccount with a token bound to no pod', async () => {
     const unbound = (await kubectl(['create', 'token', serviceAccountName('bash'), '-n', ns])).stdout.trim();
     const c = await clientWithToken(kubeconfigPath, unbound);
