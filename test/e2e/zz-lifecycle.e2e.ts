@@ -59,6 +59,8 @@ spec:
           env:
             - name: LIFECYCLE_TOKEN
               valueFrom: { secretKeyRef: { name: lifecycle-token, key: token } }
+            # Runs get the runtime container's variables only when the Runtime passes them on.
+            - { name: KRUNTIME_PASS_ENV, value: LIFECYCLE_TOKEN }
           volumeMounts:
             - { name: counter, mountPath: /counter }
       volumes:
