@@ -108,7 +108,15 @@ describe('bash runtime process (main.ts)', () => {
   it('listens on KRUNTIME_PORT, logs JSON lines and shuts down gracefully on SIGTERM', async () => {
     const port = await freePort();
     const proc = spawn(process.execPath, [join(import.meta.dirname, 'main.ts')], {
-      env: { ...process.env, KRUNTIME_PORT: String(port), KRUNTIME_SHUTDOWN_GRACE_SECONDS: '0' },
+      env: {
+        ...process.env,
+        KRUNTIME_PORT: String(port),
+        KRUNTIME_SHUTDOWN_GRACE_SECONDS: '0',
+        KRUNTIME_PASS_ENV: 'KRT_PASSED, KRT_ALSO',
+        KRT_PASSED: 'passed',
+        KRT_ALSO: 'also',
+        KRT_KEPT: 'kept',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = proc;
@@ -124,6 +132,9 @@ describe('bash runtime process (main.ts)', () => {
       assert.deepEqual(await client.health(), { healthy: true, message: 'ok' });
       await client.execute({ id: 'hello', args: ['echo hi'], workingDir: workDir });
       assert.equal((await client.waitFor('hello')).stdout, 'hi\n');
+      // Only the names KRUNTIME_PASS_ENV lists reach the workload, beside the contract's.
+      await client.execute({ id: 'env', args: ['echo "$KRT_PASSED $KRT_ALSO [$KRT_KEPT] [$KRUNTIME_PORT]"'], workingDir: workDir });
+      assert.equal((await client.waitFor('env')).stdout, 'passed also [] []\n');
       await client.execute({ id: 'sleeper', args: ['echo $$; sleep 30'], workingDir: workDir });
       const waiting = client.waitFor('sleeper');
       let pid = 0;
