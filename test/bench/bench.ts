@@ -315,7 +315,7 @@ if (OUT) {
           : []),
         ...(floor ? [{ label: 'floor: create→visible', values: visibleOf(floor) }] : []),
       ],
-      `${N} Runs, ${RATE === undefined ? `${C} creators` : `${RATE} Runs/s`}, load ${result.loadAverage.atStart[0]}`,
+      `${N} Runs, ${RATE === undefined ? `${C} creators` : `${RATE} Runs/s`}, load average ${result.loadAverage.atStart[0]}`,
     ),
   );
   fs.writeFileSync(path.join(OUT, 'report.json'), `${JSON.stringify(result, null, 2)}\n`);

@@ -79,7 +79,7 @@ export function cdfSvg(series: readonly CdfSeries[], title: string): string {
       `<text x="${r(x(t))}" y="${m.top + ph + 16}" text-anchor="middle">${t}</text>`,
     );
   }
-  for (const f of [0, 0.25, 0.5, 0.75, 0.9, 0.99, 1]) {
+  for (const f of [0, 0.25, 0.5, 0.75, 0.9, 1]) {
     out.push(
       `<line x1="${m.left}" y1="${r(y(f))}" x2="${m.left + pw}" y2="${r(y(f))}" stroke="#eee"/>`,
       `<text x="${m.left - 6}" y="${r(y(f) + 4)}" text-anchor="end">${f}</text>`,
@@ -101,10 +101,12 @@ export function cdfSvg(series: readonly CdfSeries[], title: string): string {
       prevF = f;
     }
     out.push(`<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${path.join(' ')}"/>`);
-    const ly = m.top + 14 + i * 16;
+    // Bottom right: where CDFs, being high by then, leave room.
+    const lx = m.left + pw - 300;
+    const ly = m.top + ph - 10 - (series.length - 1 - i) * 16;
     out.push(
-      `<line x1="${m.left + 10}" y1="${ly - 4}" x2="${m.left + 30}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`,
-      `<text x="${m.left + 36}" y="${ly}">${esc(s.label)} (n=${s.values.length})</text>`,
+      `<line x1="${lx}" y1="${ly - 4}" x2="${lx + 20}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`,
+      `<text x="${lx + 26}" y="${ly}">${esc(s.label)} (n=${s.values.length})</text>`,
     );
   });
   out.push('</svg>');
