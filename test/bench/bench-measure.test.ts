@@ -15,6 +15,7 @@ import {
   type Snapshot,
 } from './process-usage.ts';
 import { cdfPoints, cdfSvg, logTicks, samplesCsv } from './report-files.ts';
+import { countLabels, versionLabel } from './run-batch.ts';
 import type { KubeClient } from '../../lib/kube-client.ts';
 
 const line = (labels: string, v: number) => `apiserver_request_total{${labels}} ${v}`;
@@ -201,6 +202,22 @@ describe('report files', () => {
     assert.ok(svg.trimEnd().endsWith('</svg>'));
     assert.doesNotMatch(svg, /NaN|Infinity/);
     assert.doesNotMatch(cdfSvg([], 'empty'), /NaN|Infinity/);
+  });
+});
+
+describe('versions by phase', () => {
+  it('labels a version by the write that made it and counts them', () => {
+    const v = (status?: object) => versionLabel({ metadata: {}, status } as Run);
+    const labels = [
+      v(),
+      v({ phase: 'Pending', reason: 'NoFreeSlot' }),
+      v({ phase: 'Scheduled', reason: 'Scheduled' }),
+      v(),
+      v({ phase: 'Scheduled', reason: 'Scheduled' }),
+      v({ phase: 'Scheduled', reason: 'Scheduled' }),
+    ];
+    assert.deepEqual(countLabels(labels), { 'Scheduled (Scheduled)': 3, Pending: 2, 'Pending (NoFreeSlot)': 1 });
+    assert.deepEqual(Object.keys(countLabels(labels)), ['Scheduled (Scheduled)', 'Pending', 'Pending (NoFreeSlot)']);
   });
 });
 

@@ -160,6 +160,8 @@ interface Measured {
   phases: Record<string, number>;
   latencyMs: Record<string, ReturnType<typeof percentiles>>;
   writes: WriteAccount;
+  /** The Run versions the watch saw, by phase (reason): which status writes the Runs took. */
+  versionsByPhase: Record<string, number>;
   cpu: CpuRow[];
   rssMb?: { idle: Record<string, number[]>; load: Record<string, number[]> };
 }
@@ -218,6 +220,7 @@ async function measure(
       ).map(([k, xs]) => [k, percentiles(xs)]),
     ),
     writes,
+    versionsByPhase: watch.versionsByPhase(created.keys()),
     cpu,
     rssMb: { idle: rssByComponent([idle1]), load: rssByComponent(underLoad.length ? underLoad : [after]) },
   };
@@ -273,6 +276,11 @@ const table = (title: string, m: Measured) => {
   const w = m.writes;
   console.log(
     `\nwrites per Run (apiserver_request_total, runs): ${w.writesPerRun} (${w.successfulWritesPerRun} successful, ${w.failedWrites} refused in all, ${w.noOpWrites ?? '?'} no-op); pods/status per Run: ${w.podStatusWritesPerRun}`,
+  );
+  console.log(
+    `versions seen on the watch, by phase (reason): ${Object.entries(m.versionsByPhase)
+      .map(([k, n]) => `${k} ${round(n / N, 2)}`)
+      .join(', ')} per Run`,
   );
   console.log('| resource | subresource | verb | code | count | per Run |');
   console.log('| --- | --- | --- | --- | ---: | ---: |');

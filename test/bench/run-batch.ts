@@ -13,8 +13,8 @@ export class RunWatch {
   readonly done = new Map<string, Run>();
   /** When this process's watch delivered each Run's terminal phase (ms since the epoch). */
   readonly visible = new Map<string, number>();
-  /** The distinct resourceVersions seen for each Run (ADDED included). */
-  readonly versions = new Map<string, Set<string>>();
+  /** The distinct resourceVersions seen for each Run (ADDED included), each with its phase and reason. */
+  readonly versions = new Map<string, Map<string, string>>();
   private readonly waiters = new Map<string, () => void>();
   private readonly informer;
 
@@ -23,8 +23,8 @@ export class RunWatch {
     const onRun = (r: Run) => {
       const name = r.metadata.name!;
       let seen = this.versions.get(name);
-      if (!seen) this.versions.set(name, (seen = new Set()));
-      seen.add(r.metadata.resourceVersion!);
+      if (!seen) this.versions.set(name, (seen = new Map()));
+      seen.set(r.metadata.resourceVersion!, versionLabel(r));
       if (!isTerminal(r.status?.phase)) return;
       if (!this.visible.has(name)) this.visible.set(name, Date.now());
       this.done.set(name, r);
@@ -109,4 +109,22 @@ export class RunWatch {
     for (const name of names) n += this.versions.get(name)?.size ?? 0;
     return n;
   }
+
+  /** How many of those versions each phase (reason) accounts for: which writes a Run took. */
+  versionsByPhase(names: Iterable<string>): Record<string, number> {
+    return countLabels([...names].flatMap((name) => [...(this.versions.get(name)?.values() ?? [])]));
+  }
+}
+
+/** A Run version as the write that made it: its phase and reason ("Pending" for a fresh create). */
+export function versionLabel(r: Run): string {
+  const phase = r.status?.phase ?? 'Pending';
+  return r.status?.reason ? `${phase} (${r.status.reason})` : phase;
+}
+
+/** Occurrences of each label, the most frequent first. */
+export function countLabels(labels: readonly string[]): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const l of labels) counts.set(l, (counts.get(l) ?? 0) + 1);
+  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
 }
