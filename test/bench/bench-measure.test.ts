@@ -210,14 +210,14 @@ describe('versions by phase', () => {
     const v = (status?: object) => versionLabel({ metadata: {}, status } as Run);
     const labels = [
       v(),
-      v({ phase: 'Pending', reason: 'NoFreeSlot' }),
+      v({ phase: 'Pending', reason: 'AtCapacity' }),
       v({ phase: 'Scheduled', reason: 'Scheduled' }),
       v(),
       v({ phase: 'Scheduled', reason: 'Scheduled' }),
       v({ phase: 'Scheduled', reason: 'Scheduled' }),
     ];
-    assert.deepEqual(countLabels(labels), { 'Scheduled (Scheduled)': 3, Pending: 2, 'Pending (NoFreeSlot)': 1 });
-    assert.deepEqual(Object.keys(countLabels(labels)), ['Scheduled (Scheduled)', 'Pending', 'Pending (NoFreeSlot)']);
+    assert.deepEqual(countLabels(labels), { 'Scheduled (Scheduled)': 3, Pending: 2, 'Pending (AtCapacity)': 1 });
+    assert.deepEqual(Object.keys(countLabels(labels)), ['Scheduled (Scheduled)', 'Pending', 'Pending (AtCapacity)']);
   });
 });
 
