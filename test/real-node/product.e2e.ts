@@ -320,6 +320,20 @@ spec:
     assert.match(r.out, /1000\n$/);
   });
 
+  it('leaves no process of a finished Run behind, detached or not, and no zombie (tini reaps them)', async () => {
+    const r = await krt(['run', 'bash', '-n', NS, '--wait', '-o', 'name', '--', '(setsid sleep 600 &) ; (nohup sleep 601 >/dev/null 2>&1 &) ; sleep 602 & disown; echo left']);
+    assert.equal(r.code, 0, explain(r));
+    const pod = await runtimePod('bash');
+    await waitFor('no sleeper and no zombie in the Runtime Server container', async () => {
+      const procs = await kubectl(['exec', '-n', NS, pod.metadata.name, '-c', 'runtime', '--', 'sh', '-c',
+        'for f in /proc/[0-9]*/stat; do cat "$f" 2>/dev/null; echo; done']);
+      const rows = procs.split('\n').filter(Boolean).map((l) => /^(\d+) \((.*)\) (\S)/.exec(l)).filter((m) => m !== null);
+      const left = rows.filter((m) => m[2] === 'sleep' || m[3] === 'Z').map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+      assert.ok(rows.some((m) => m[1] === '1' && m[2] === 'tini'), 'tini is PID 1');
+      return left.length === 0 || undefined;
+    }, { timeoutMs: 30_000, intervalMs: 1000 });
+  });
+
   it('applies the resource limits we render: read from the container\'s own cgroup', async () => {
     const pod = await runtimePod('bash');
     const limits = await kubectl(['exec', '-n', NS, pod.metadata.name, '-c', 'runtime', '--', 'sh', '-c',
