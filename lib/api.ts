@@ -141,6 +141,11 @@ export const Annotation = {
    * `kubectl krt run` on its Runs; `kubectl krt describe` measures from it (preciseCreationTime).
    */
   CreatedAt: 'kruntimes.io/created-at',
+  /**
+   * On the Runtime Pods' template: the UID of the ServiceAccount they run as. A token is bound to
+   * that UID, so a ServiceAccount deleted and put back (a new UID) rolls the pods to get valid ones.
+   */
+  ServiceAccountUID: 'kruntimes.io/service-account-uid',
 } as const;
 
 export const PodConditionType = {

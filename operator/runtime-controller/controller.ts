@@ -16,7 +16,7 @@ import type { Informer } from '../../lib/informer.ts';
 import { EventAction, EventType, recordEvent } from '../../lib/events.ts';
 import { collectionPath, isNotFound, KubeApiError, type KubeClient, type ObjectRef, objectPath, Paths } from '../../lib/kube-client.ts';
 import { logger } from '../../lib/log.ts';
-import { applyFailedStatus, decideRuntime, indexObserved, isMaintainerObject, objectId } from './decide.ts';
+import { applyFailedStatus, decideRuntime, indexObserved, isMaintainerObject, objectId, withServiceAccountUID } from './decide.ts';
 import { deploymentName, type RenderConfig } from './render.ts';
 import { maintainerName, namesOtherStore, retainedStores } from './render-maintainer.ts';
 
@@ -123,12 +123,20 @@ export class RuntimeController {
     // A claim that is gone or going must not be mounted: the maintainer's pod could never start.
     if (retained?.claims.length) retained.claims = await this.mountableClaims(namespace, retained.claims);
     const named = runtime.spec.template.spec.serviceAccountName as string | undefined;
-    const account = named ? this.accounts.get(named, namespace) : undefined;
+    const sa = named ? this.accounts.get(named, namespace) : undefined;
+    const account = sa && {
+      automountServiceAccountToken: sa.automountServiceAccountToken as boolean | undefined,
+      uid: sa.metadata?.uid as string | undefined,
+    };
     const decision = decideRuntime({ runtime, observed, account, config: this.config, retained });
+    // The ServiceAccount applied just now (created or put back): its UID goes on the pods' template
+    // in this same apply, so they start with valid tokens (the next decision renders it too).
+    let accountUID: string | undefined;
     // The maintainer's RBAC is owned by its Deployment, never by the Runtime (render-maintainer.ts).
     let maintainerUID = observed.get(`Deployment/${maintainerName(name)}`)?.metadata?.uid as string | undefined;
     for (const obj of decision.apply) {
       const maintainer = isMaintainerObject(obj);
+      if (!maintainer && obj.kind === 'Deployment') withServiceAccountUID(obj, accountUID);
       if (maintainer && obj.kind !== 'Deployment' && maintainerUID)
         obj.metadata.ownerReferences = [
           { apiVersion: 'apps/v1', kind: 'Deployment', name: maintainerName(name), uid: maintainerUID },
@@ -157,6 +165,7 @@ export class RuntimeController {
         return { requeue: true };
       }
       if (maintainer && obj.kind === 'Deployment') maintainerUID = applied.metadata.uid;
+      if (!maintainer && obj.kind === 'ServiceAccount') accountUID = applied.metadata.uid;
     }
     if (decision.apply.length)
       log.info('applied runtime objects', { runtime: key, objects: decision.apply.map(objectId) });

@@ -2,7 +2,7 @@
 // none when the ServiceAccount its template names (or the template) turns token automounting off.
 import assert from 'node:assert/strict';
 import { type Runtime, RuntimeConditionType } from '../../lib/api.ts';
-import { type AccountView, credentialsCondition, decideRuntime } from './decide.ts';
+import { type AccountView, credentialsCondition, decideRuntime, objectId } from './decide.ts';
 
 const config = { runtimedImage: 'kruntimes-runtimed:0.1.0', platformNamespace: 'kruntimes-system', maintainerImage: 'op:0.1.0' };
 
@@ -22,6 +22,32 @@ const decided = (rt: Runtime, account?: AccountView) => {
   const status = decideRuntime({ runtime: rt, account, config, now: 't' }).status;
   return status?.conditions?.find((c) => c.type === RuntimeConditionType.RuntimedCredentials);
 };
+
+describe("Runtime controller: the pods' ServiceAccount UID on their template", () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test inspects manifests
+  const templateUID = (apply: any[]) =>
+    apply.find((o) => o.kind === 'Deployment').spec.template.metadata.annotations?.['kruntimes.io/service-account-uid'];
+
+  it("carries the own ServiceAccount's UID once it exists, so a new one (put back) rolls the pods", () => {
+    const first = decideRuntime({ runtime: runtime(), config }).apply;
+    assert.equal(templateUID(first), undefined);
+    const observed = new Map(first.map((o) => [objectId(o), structuredClone(o)]));
+    observed.get('ServiceAccount/runtime-bash')!.metadata.uid = 'sa-1';
+    const withUID = decideRuntime({ runtime: runtime(), observed, config }).apply;
+    assert.equal(templateUID(withUID), 'sa-1');
+    observed.set('Deployment/runtime-bash', structuredClone(withUID.find((o) => o.kind === 'Deployment')));
+    assert.deepEqual(decideRuntime({ runtime: runtime(), observed, config }).apply, []);
+    observed.get('ServiceAccount/runtime-bash')!.metadata.uid = 'sa-2';
+    const rolled = decideRuntime({ runtime: runtime(), observed, config }).apply;
+    assert.deepEqual(rolled.map((o) => o.kind), ['Deployment']);
+    assert.equal(templateUID(rolled), 'sa-2');
+  });
+
+  it('carries the UID of the ServiceAccount the template names', () => {
+    const apply = decideRuntime({ runtime: runtime({ serviceAccountName: 'worker' }), account: { uid: 'w-1' }, config }).apply;
+    assert.equal(templateUID(apply), 'w-1');
+  });
+});
 
 describe('Runtime controller: runtimed credentials condition', () => {
   it("is True (OwnServiceAccount) with the Runtime's own ServiceAccount, whatever account is passed", () => {

@@ -12,7 +12,7 @@ import {
   RuntimeConditionType,
   type RuntimeStatus,
 } from '../../lib/api.ts';
-import { Component, Label } from '../../lib/api.ts';
+import { Annotation, Component, Label } from '../../lib/api.ts';
 import { boundMessage } from '../../lib/message.ts';
 import { setCondition } from '../../lib/run-status.ts';
 import { type RenderConfig, renderRuntimeObjects, serviceAccountName } from './render.ts';
@@ -84,6 +84,19 @@ export const isMaintainerObject = (o: Obj) => o.metadata?.labels?.[Label.Compone
 /** What the controller sees of the ServiceAccount a Runtime's pod template names (undefined: none such). */
 export interface AccountView {
   automountServiceAccountToken?: boolean;
+  uid?: string;
+}
+
+/**
+ * Puts the UID of the pods' ServiceAccount on the Runtime Pods' template (when known): tokens are
+ * bound to it, so one deleted and put back must roll the pods, or runtimed stays unauthenticated
+ * until its token is re-issued.
+ */
+export function withServiceAccountUID(deployment: Obj, uid: string | undefined): void {
+  if (!uid) return;
+  const template = deployment.spec.template;
+  const annotations = { ...template.metadata?.annotations, [Annotation.ServiceAccountUID]: uid };
+  template.metadata = { ...template.metadata, annotations };
 }
 
 /**
@@ -140,8 +153,14 @@ export function decideRuntime(input: {
   now?: string;
 }): RuntimeDecision {
   const { runtime } = input;
-  const objects = withAppliedHash(renderRuntimeObjects(runtime, input.config, input.retained));
-  const dep = objects.find((o) => o.kind === 'Deployment')!;
+  const rendered = renderRuntimeObjects(runtime, input.config, input.retained);
+  const dep = rendered.find((o) => o.kind === 'Deployment' && !isMaintainerObject(o))!;
+  const named = (runtime.spec.template.spec as Obj).serviceAccountName as string | undefined;
+  withServiceAccountUID(
+    dep,
+    named ? input.account?.uid : input.observed?.get(`ServiceAccount/${dep.spec.template.spec.serviceAccountName}`)?.metadata?.uid,
+  );
+  const objects = withAppliedHash(rendered);
   const deployment = input.observed?.get(objectId(dep)) as V1Deployment | undefined;
   // In render order: the maintainer's Deployment comes before the RBAC it owns.
   const apply = objects.filter((o) => !inPlace(o, input.observed?.get(objectId(o))));

@@ -54,6 +54,20 @@ describe('Runtime controller: owned objects stay in place', function () {
         return o && o.metadata.uid !== before.metadata.uid ? o : undefined;
       }, { timeoutMs: 10_000, intervalMs: 100 });
       assert.deepEqual(after.metadata.ownerReferences?.map((o: { kind: string; name: string }) => [o.kind, o.name]), [['Runtime', 'bash']]);
+      if (kind === 'serviceaccount') {
+        // Tokens are bound to the old account's UID: the pods roll to get valid ones, and take Runs.
+        await waitFor('pods on the new ServiceAccount UID', async () => {
+          const d = await get('deployment', 'runtime-bash');
+          return d?.spec.template.metadata.annotations?.['kruntimes.io/service-account-uid'] === after.metadata.uid;
+        }, { timeoutMs: 10_000, intervalMs: 100 });
+        await kubectl(['rollout', 'status', 'deployment/runtime-bash', '-n', ns, '--timeout=120s']);
+        await applyYaml(ns, 'apiVersion: kruntimes.io/v1alpha1\nkind: Run\nmetadata:\n  name: after-sa\nspec:\n  runtime: bash\n  args: [\'echo ok\']\n');
+        const done = await waitFor('after-sa finished', async () => {
+          const r = await get('run', 'after-sa');
+          return ['Succeeded', 'Failed'].includes(r?.status?.phase) ? r : undefined;
+        }, { timeoutMs: 60_000, intervalMs: 200 });
+        assert.equal(done.status.phase, 'Succeeded', JSON.stringify(done.status));
+      }
     });
   }
 
