@@ -135,6 +135,9 @@ describe('bash runtime process (main.ts)', () => {
       // Only the names KRUNTIME_PASS_ENV lists reach the workload, beside the contract's.
       await client.execute({ id: 'env', args: ['echo "$KRT_PASSED $KRT_ALSO [$KRT_KEPT] [$KRUNTIME_PORT]"'], workingDir: workDir });
       assert.equal((await client.waitFor('env')).stdout, 'passed also [] []\n');
+      // Group-writable by default: runtimed (another uid, in the pod's fsGroup) reads and removes what the workload writes.
+      await client.execute({ id: 'umask', args: ['umask'], workingDir: workDir });
+      assert.equal((await client.waitFor('umask')).stdout, '0002\n');
       await client.execute({ id: 'sleeper', args: ['echo $$; sleep 30'], workingDir: workDir });
       const waiting = client.waitFor('sleeper');
       let pid = 0;

@@ -25,6 +25,10 @@ const DEFAULT_SHUTDOWN_GRACE_SECONDS = 10;
 const DEFAULT_KILL_GRACE_SECONDS = 3;
 
 export async function serveRuntime(options: ServeOptions): Promise<RuntimeServer> {
+  // Workloads inherit it: what a Run writes is group-writable, so runtimed (another uid, in the
+  // pod's fsGroup) can read its outputs and artifacts and remove its workspace, as it writes its
+  // own files for the workload with umask 007 (sidecar/main.ts).
+  process.umask(0o002);
   const env = process.env;
   const logger = jsonLogger({ name: options.name });
   let server: RuntimeServer;
