@@ -224,7 +224,14 @@ describe('doctor checks', () => {
       runs: [run('a', { phase: 'Running', assignedPod: 'runtime-bash-a' }), run('b', { phase: 'Scheduled', assignedPod: 'runtime-bash-a', scheduledTime: iso(1000) }), run('c', { phase: 'Pending', reason: 'AtCapacity', message: 'full' })],
     });
     assert.deepEqual(statuses(checkRuntimePods(full)), ['warning: Runtime team/bash: at capacity']);
-    assert.deepEqual(checkRuntimePods(full)[0].evidence, ['2/2 slots in use over 1 ready pods, 1 Runs Pending', 'Pending Runs start as slots free up']);
+    assert.deepEqual(checkRuntimePods(full)[0].evidence, ['2/2 slots in use over 1 ready pods, 1 Runs Pending', 'full', 'Pending Runs start as slots free up']);
+    // Short of another capacity resource while runs slots are free: the scheduler's message says which.
+    const gpu = 'all 1 ready Runtime Pods of "bash" are at capacity (gpu 1/1 in use); waiting for a free slot';
+    const gpuFull = snapshot({
+      runs: [run('a', { phase: 'Running', assignedPod: 'runtime-bash-a' }), run('c', { phase: 'Pending', reason: 'AtCapacity', message: gpu })],
+    });
+    assert.deepEqual(statuses(checkRuntimePods(gpuFull)), ['warning: Runtime team/bash: at capacity']);
+    assert.deepEqual(checkRuntimePods(gpuFull)[0].evidence, ['1/2 slots in use over 1 ready pods, 1 Runs Pending', gpu, 'Pending Runs start as slots free up']);
   });
 
   it('Pending Runs and why', () => {

@@ -410,6 +410,10 @@ export function checkRuntimePods(s: Snapshot): Finding[] {
       (r) => r.metadata.namespace === ns && r.spec.runtime === name && (r.status?.phase ?? RunPhase.Pending) === RunPhase.Pending,
     ).length;
     const use = `${active}/${capacity} slots in use over ${pods.length} ready pods${waiting ? `, ${waiting} Runs Pending` : ''}`;
+    const shortOf = s.runs
+      .filter((r) => r.metadata.namespace === ns && r.spec.runtime === name && r.status?.reason === Reason.AtCapacity)
+      .map((r) => r.status?.message ?? '')
+      .filter((m) => m !== '');
     if (stale.length > 0) {
       findings.push({
         ...base,
@@ -418,12 +422,13 @@ export function checkRuntimePods(s: Snapshot): Finding[] {
         evidence: [...stale, use],
         next: [`kubectl krt runtime get ${name} -n ${ns}`, `kubectl logs ${pods[0].name} -n ${ns} -c runtimed`],
       });
-    } else if (active >= capacity && waiting > 0) {
+    } else if ((active >= capacity && waiting > 0) || shortOf.length > 0) {
+      // Runs slots, or another capacity resource the scheduler says is short (gpu 1/1 in use).
       findings.push({
         ...base,
         status: Status.Warning,
         title: `Runtime ${ns}/${name}: at capacity`,
-        evidence: [use, 'Pending Runs start as slots free up'],
+        evidence: [use, ...shortOf.filter((m) => !/\(\d+\/\d+ Runs\)/.test(m)).slice(0, 1), 'Pending Runs start as slots free up'],
         next: [`kubectl scale runtime ${name} -n ${ns} --replicas N`, `kubectl krt runtime get ${name} -n ${ns}`],
       });
     } else {
