@@ -35,7 +35,7 @@ describe("Runtime controller: the pods' ServiceAccount UID on their template", (
     observed.get('ServiceAccount/runtime-bash')!.metadata.uid = 'sa-1';
     const withUID = decideRuntime({ runtime: runtime(), observed, config }).apply;
     assert.equal(templateUID(withUID), 'sa-1');
-    observed.set('Deployment/runtime-bash', structuredClone(withUID.find((o) => o.kind === 'Deployment')));
+    observed.set('Deployment/runtime-bash', structuredClone(withUID.find((o) => o.kind === 'Deployment')!));
     assert.deepEqual(decideRuntime({ runtime: runtime(), observed, config }).apply, []);
     observed.get('ServiceAccount/runtime-bash')!.metadata.uid = 'sa-2';
     const rolled = decideRuntime({ runtime: runtime(), observed, config }).apply;
