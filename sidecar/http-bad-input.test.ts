@@ -15,7 +15,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import type { Run } from '../lib/api.ts';
 import { storeEnvironment, StoreEnv } from '../lib/artifact-store/open-store.ts';
-import type { KubeClient } from '../lib/kube-client.ts';
+import { KubeApiError, type KubeClient } from '../lib/kube-client.ts';
 import { createLogger } from '../lib/log.ts';
 import { outside, spyOnFs } from '../test/support/fs-spy.ts';
 import { artifactRoutes } from './artifacts/artifact-server.ts';
@@ -152,7 +152,7 @@ describe('runtimed HTTP: bad input at every door (fast-check)', function () {
       get: async (p: string) => {
         apiPaths.push(p);
         if (p === `/apis/kruntimes.io/v1alpha1/namespaces/${NS}/runs/${RUN}`) return structuredClone(run);
-        throw Object.assign(new Error('not found'), { status: 404, code: 404, reason: 'NotFound' });
+        throw new KubeApiError({ code: 404, reason: 'NotFound', message: 'runs.kruntimes.io not found' });
       },
     } as unknown as KubeClient;
     const routes = [
@@ -178,6 +178,12 @@ describe('runtimed HTTP: bad input at every door (fast-check)', function () {
     assert.equal((await rawRequest(port, 'GET', `/v1/runs/${UID}/log`, [])).body, 'hello\n');
     assert.ok(spy.stop().some((e) => e.path === path.join(logDir, `${UID}.log`)), 'the spy saw the log file opened');
     assert.equal((await rawRequest(port, 'GET', `/v1/namespaces/${NS}/runs/${RUN}/artifacts/a.txt`, [])).body, 'artifact body');
+  });
+
+  it('a Run that does not exist is 404', async () => {
+    const answer = await rawRequest(port, 'GET', `/v1/namespaces/${NS}/runs/${UID}/artifacts`, []);
+    assert.equal(answer.status, 404);
+    assert.deepEqual(JSON.parse(answer.body), { message: `run ${UID} not found in namespace ${NS}` });
   });
 
   it('regression: a request target that is not a URL answers 400, not a crash', async () => {
