@@ -22,7 +22,7 @@ import { binDir, RECIPES } from '../cluster/real-node/go-builds.ts';
 import { joinPaths, REAL_NODE } from '../cluster/real-node/join.ts';
 import { createRepository, type GitFixture, GitHttpsServer, removeRepository } from '../support/git-server.ts';
 import { getRun, PLATFORM_NAMESPACE, waitFor, waitForRun, waitForRuntimeReady, waitForSchedulable } from '../support/platform.ts';
-import { exec, explain, installOnRealNode, krt, REAL_NODE_BASH_IMAGE, realNodeTemplateSpec } from '../support/real-node-platform.ts';
+import { exec, explain, installOnRealNode, krt, realNodeRuntimeYaml } from '../support/real-node-platform.ts';
 
 const KUBECONFIG = clusterPaths().kubeconfig;
 const NS = `krt-real-product-${Date.now().toString(36).slice(-5)}`;
@@ -228,21 +228,7 @@ spec:
   volumeName: ${NS}-artifacts
   resources: { requests: { storage: 1Gi } }
 ---
-apiVersion: kruntimes.io/v1alpha1
-kind: Runtime
-metadata: { name: bash-fs }
-spec:
-  replicas: 1
-  capacity: { resources: { runs: 2 } }
-  artifactStore: { filesystem: { claimName: artifacts, subPath: store } }
-  template:
-    spec:
-${realNodeTemplateSpec('      ')}
-      containers:
-      - name: runtime
-        image: ${REAL_NODE_BASH_IMAGE}
-        imagePullPolicy: IfNotPresent
-`);
+${realNodeRuntimeYaml('bash-fs', 'artifactStore: { filesystem: { claimName: artifacts, subPath: store } }')}`);
     await waitForRuntimeReady(client, NS, 'bash-fs', 180_000);
     await waitForSchedulable(NS, 'bash-fs', 1);
     const r = await krt(['run', 'bash-fs', '-n', NS, '--wait', '-o', 'name', '--', 'mkdir -p "$KRUNTIME_ARTIFACTS_DIR/sub" && echo "artifact body" > "$KRUNTIME_ARTIFACTS_DIR/sub/result.txt"']);
@@ -267,21 +253,7 @@ ${realNodeTemplateSpec('      ')}
     repo = createRepository();
     git = await GitHttpsServer.start({ host: GATEWAY, root: repo.dir, scratch: repo.dir });
     await kubectl(['create', 'configmap', 'git-ca', '-n', NS, `--from-literal=server.pem=${git.certificate}`]);
-    await kubectl(['apply', '-n', NS, '-f', '-'], `apiVersion: kruntimes.io/v1alpha1
-kind: Runtime
-metadata: { name: bash-git }
-spec:
-  replicas: 1
-  capacity: { resources: { runs: 2 } }
-  git: { caBundleRef: { name: git-ca, key: server.pem } }
-  template:
-    spec:
-${realNodeTemplateSpec('      ')}
-      containers:
-      - name: runtime
-        image: ${REAL_NODE_BASH_IMAGE}
-        imagePullPolicy: IfNotPresent
----
+    await kubectl(['apply', '-n', NS, '-f', '-'], `${realNodeRuntimeYaml('bash-git', 'git: { caBundleRef: { name: git-ca, key: server.pem } }')}---
 apiVersion: kruntimes.io/v1alpha1
 kind: Run
 metadata: { name: from-git }

@@ -64,6 +64,25 @@ export function realNodeTemplateSpec(indent = '    '): string {
   ].map((l) => indent + l).join('\n');
 }
 
+/** A bash Runtime of one pod on the real node, with one more line of spec (flow-style YAML). */
+export function realNodeRuntimeYaml(name: string, specLine: string): string {
+  return `apiVersion: kruntimes.io/v1alpha1
+kind: Runtime
+metadata: { name: ${name} }
+spec:
+  replicas: 1
+  capacity: { resources: { runs: 2 } }
+  ${specLine}
+  template:
+    spec:
+${realNodeTemplateSpec('      ')}
+      containers:
+      - name: runtime
+        image: ${REAL_NODE_BASH_IMAGE}
+        imagePullPolicy: IfNotPresent
+`;
+}
+
 /**
  * Joins the real node (idempotent, images as built last), removes any platform, and installs
  * ours onto the real node with the built-in Runtimes in `runtimesNamespaces`. `values` are merged
