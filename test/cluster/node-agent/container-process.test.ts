@@ -25,6 +25,7 @@ describe('node agent: container launch', () => {
         },
       ],
       cgroupDir: '/sys/fs/cgroup/kruntimes/u1/c.0',
+      keepVisible: ['/tmp/checkout', '/opt/node/bin'],
     });
     assert.equal(command, 'nsenter');
     assert.deepEqual(args.slice(0, 8), [
@@ -44,6 +45,7 @@ describe('node agent: container launch', () => {
       '/sys/fs/cgroup/kruntimes/u1/c.0',
       'pod-a',
       '/repo',
+      '/tmp/checkout:/opt/node/bin',
       '1',
       '/v/tok',
       '/var/run/secrets/kubernetes.io/serviceaccount',
@@ -55,10 +57,10 @@ describe('node agent: container launch', () => {
   });
 
   it('stays in the host network and UTS namespaces for hostNetwork pods', () => {
-    const { command, args } = launchArgs({ argv: ['true'], workingDir: '/', mounts: [], cgroupDir: null });
+    const { command, args } = launchArgs({ argv: ['true'], workingDir: '/', mounts: [], cgroupDir: null, keepVisible: [] });
     assert.equal(command, 'unshare');
     assert.equal(args.includes('--uts'), false);
-    assert.deepEqual(args.slice(-6), ['-', '-', '/', '0', '--', 'true']);
+    assert.deepEqual(args.slice(-7), ['-', '-', '/', '-', '0', '--', 'true']);
   });
 
   it('parses port-forward ports', () => {

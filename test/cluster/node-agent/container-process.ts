@@ -29,6 +29,17 @@ export interface ContainerLaunch {
   cgroupDir: string | null;
   pidFile: string;
   log: ContainerLogWriter;
+  /**
+   * Host paths the container's program lives in (the checkout, the Node binary): a volume
+   * mounted over a parent of one (an emptyDir at /tmp with the checkout under /tmp) would hide
+   * it, so container-init.sh binds it back. Default: this checkout and process.execPath's directory.
+   */
+  keepVisible?: string[];
+}
+
+/** This checkout (test/cluster/node-agent → the repository) and the Node binary's directory. */
+export function defaultKeepVisible(): string[] {
+  return [path.resolve(import.meta.dirname, '..', '..', '..'), path.dirname(process.execPath)];
 }
 
 export interface ContainerExit {
@@ -55,6 +66,7 @@ export function launchArgs(l: Omit<ContainerLaunch, 'env' | 'pidFile' | 'log'>):
     l.cgroupDir ?? '-',
     l.hostname ?? '-',
     l.workingDir,
+    (l.keepVisible ?? defaultKeepVisible()).join(':') || '-',
     String(l.mounts.length),
     ...mounts,
     '--',
