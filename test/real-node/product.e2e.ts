@@ -92,6 +92,8 @@ describe('the product on the real node: kubectl krt install with the built image
 
   before(async function () {
     this.timeout(1_800_000);
+    // The support helpers' kubectl reads it from the environment (setupPlatform sets it for the e2e suite).
+    process.env.KUBECONFIG = KUBECONFIG;
     dir = mkdtempSync(path.join(tmpdir(), 'krt-real-product-'));
     await kubectl(['create', 'namespace', NS]);
     // Limits on the built-in bash Runtime Server, to read back from its cgroup.
