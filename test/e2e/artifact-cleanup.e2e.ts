@@ -18,6 +18,7 @@ import {
   getRun,
   kubectl,
   setupPlatform,
+  storeRuntimeYaml,
   waitFor,
   waitForRun,
   waitForRuntimeReady,
@@ -28,25 +29,6 @@ const GATEWAY = '10.244.0.1';
 const BUCKET = 'krt-cleanup';
 const PREFIX = 'e2e';
 
-function runtimeYaml(name: string, store: string): string {
-  return `apiVersion: kruntimes.io/v1alpha1
-kind: Runtime
-metadata:
-  name: ${name}
-spec:
-  replicas: 1
-  capacity:
-    resources:
-      runs: 4
-  artifactStore:
-${store}
-  template:
-    spec:
-      containers:
-      - name: runtime
-        image: kruntimes-bash-runtime:latest
-`;
-}
 
 function runYaml(name: string, runtime: string, file: string): string {
   return `apiVersion: kruntimes.io/v1alpha1
@@ -152,8 +134,8 @@ describe('artifact cleanup of Runs whose Runtime changed its store', function ()
       pvDirs[claim] = mkdtempSync(path.join('/var/tmp', `krt-pv-${claim}-`));
       await applyYaml(ns, pvYaml(ns, claim, pvDirs[claim]));
     }
-    await applyYaml(ns, runtimeYaml('moves', '    filesystem: { claimName: claim-a, subPath: store }'));
-    await applyYaml(ns, runtimeYaml('rotates', s3Store('s3-old')));
+    await applyYaml(ns, storeRuntimeYaml('moves', '    filesystem: { claimName: claim-a, subPath: store }'));
+    await applyYaml(ns, storeRuntimeYaml('rotates', s3Store('s3-old')));
     for (const rt of ['moves', 'rotates']) {
       try {
         await waitForRuntimeReady(client, ns, rt, 180_000);

@@ -21,6 +21,7 @@ import {
   REPO,
   run as exec,
   setupPlatform,
+  storeRuntimeYaml,
   waitFor,
   waitForRun,
   waitForRuntimeReady,
@@ -35,25 +36,6 @@ const BIG = 50 * 1024 * 1024;
 
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-function runtimeYaml(name: string, store: string): string {
-  return `apiVersion: kruntimes.io/v1alpha1
-kind: Runtime
-metadata:
-  name: ${name}
-spec:
-  replicas: 1
-  capacity:
-    resources:
-      runs: 4
-  artifactStore:
-${store}
-  template:
-    spec:
-      containers:
-      - name: runtime
-        image: kruntimes-bash-runtime:latest
-`;
-}
 
 function runYaml(name: string, runtime: string, script: string): string {
   const body = script
@@ -154,10 +136,10 @@ spec:
       endpoint: ${s3.endpoint}
       forcePathStyle: true
       credentialsSecretRef: { name: ${secret} }`;
-    await applyYaml(ns, runtimeYaml('s3', s3Store(BUCKET, 's3-creds')));
-    await applyYaml(ns, runtimeYaml('fs', '    filesystem: { claimName: artifacts, subPath: store }'));
-    await applyYaml(ns, runtimeYaml('s3-wrong', s3Store(BUCKET, 's3-wrong')));
-    await applyYaml(ns, runtimeYaml('s3-nobucket', s3Store('no-such-bucket', 's3-creds')));
+    await applyYaml(ns, storeRuntimeYaml('s3', s3Store(BUCKET, 's3-creds')));
+    await applyYaml(ns, storeRuntimeYaml('fs', '    filesystem: { claimName: artifacts, subPath: store }'));
+    await applyYaml(ns, storeRuntimeYaml('s3-wrong', s3Store(BUCKET, 's3-wrong')));
+    await applyYaml(ns, storeRuntimeYaml('s3-nobucket', s3Store('no-such-bucket', 's3-creds')));
     for (const rt of ['s3', 'fs', 's3-wrong', 's3-nobucket']) {
       await waitForRuntimeReady(client, ns, rt, 180_000);
       await waitForSchedulable(ns, rt, 1);

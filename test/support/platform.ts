@@ -163,6 +163,27 @@ export function bashRuntimeYaml(o: { name?: string; replicas?: number; runs?: nu
     .replace('runtime: bash', `runtime: ${name}`);
 }
 
+/** A bash Runtime of one pod and 4 slots with an artifact store (the YAML lines under `artifactStore:`, indented 4). */
+export function storeRuntimeYaml(name: string, store: string): string {
+  return `apiVersion: kruntimes.io/v1alpha1
+kind: Runtime
+metadata:
+  name: ${name}
+spec:
+  replicas: 1
+  capacity:
+    resources:
+      runs: 4
+  artifactStore:
+${store}
+  template:
+    spec:
+      containers:
+      - name: runtime
+        image: kruntimes-bash-runtime:latest
+`;
+}
+
 export async function getRun(client: KubeClient, ns: string, name: string): Promise<Run> {
   return client.get<Run>(Paths.run(ns, name));
 }
