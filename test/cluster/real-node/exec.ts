@@ -70,6 +70,9 @@ export async function run(command: string, args: readonly string[], opts: RunOpt
   const err: Buffer[] = [];
   child.stdout.on('data', (d: Buffer) => (logStream ? logStream.write(d) : out.push(d)));
   child.stderr.on('data', (d: Buffer) => (logStream ? logStream.write(d) : err.push(d)));
+  // A command that exits without reading its stdin (git rev-parse) makes the write fail with EPIPE;
+  // its exit code is what counts.
+  child.stdin.on('error', () => {});
   child.stdin.end(opts.input ?? '');
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
