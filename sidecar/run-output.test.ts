@@ -54,7 +54,8 @@ describe('runtimed Run output capture', () => {
     await rt?.close();
     rt = undefined;
     await store.drain(1000);
-    rmSync(dir, { recursive: true, force: true });
+    // A discarded log's file is unlinked asynchronously: retry as rm -rf would on ENOTEMPTY.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
   });
 
   async function setUp(options: { serveOutput?: boolean; containerLogBytes?: number } = {}) {
