@@ -15,6 +15,9 @@
 // npm run bench -- --compare-floor [...]: then the floor (floor.ts: the same writes on the same CRD
 // with nothing of ours running) at the same concurrency or rate, and our throughput as a ratio of
 // its; --floor: the floor alone.
+// npm run bench -- --compare-job [--job-node real|agent] [...]: then a Kubernetes Job running the same
+// script (job-bench.ts) with the same driver, create→visible Complete from a watch on Jobs, on the
+// real node (a kubelet with containerd, which must be up) or the process agent; --job: the Job alone.
 // Also reported: writes per Run counted by the apiserver (apiserver-requests.ts), CPU ms per Run and
 // RSS idle and under load of each process (process-usage.ts), and the load average.
 // --out DIR: runs.csv (and floor-runs.csv), cdf.svg and report.json (report-files.ts).
@@ -46,6 +49,9 @@ import {
 } from './process-usage.ts';
 import { cdfSvg, type RunSample, samplesCsv } from './report-files.ts';
 import { RunWatch } from './run-batch.ts';
+import { deleteJobs, type JobMeasured, JobNode, jobTargets, measureJobs } from './job-bench.ts';
+import { joinPaths, REAL_NODE } from '../cluster/real-node/join.ts';
+import { REAL_NODE_SCHEDULING } from '../support/real-node-platform.ts';
 import { benchWorkflows } from './workflow-bench.ts';
 import { percentiles } from './workflow-stats.ts';
 
@@ -63,6 +69,9 @@ const { values } = parseArgs({
     'real-node': { type: 'boolean', default: false },
     floor: { type: 'boolean', default: false },
     'compare-floor': { type: 'boolean', default: false },
+    job: { type: 'boolean', default: false },
+    'compare-job': { type: 'boolean', default: false },
+    'job-node': { type: 'string', default: JobNode.real },
     out: { type: 'string' },
   },
 });
@@ -78,7 +87,11 @@ if (RATE !== undefined && !(RATE > 0)) throw new Error('--rate must be a positiv
 const REPEAT = Number(values.repeat);
 if (!Number.isInteger(REPEAT) || REPEAT < 1) throw new Error('--repeat must be a whole number of at least 1');
 /** Measure our platform; the floor; both. */
-const OURS = !values.floor;
+const OURS = !values.floor && !values.job;
+/** Measure a Kubernetes Job running the same script, and on which node. */
+const JOB = values.job! || values['compare-job']!;
+const JOB_NODE = values['job-node'] as JobNode;
+if (!Object.values(JobNode).includes(JOB_NODE)) throw new Error(`--job-node must be one of ${Object.values(JobNode).join(', ')}`);
 const FLOOR = values.floor! || values['compare-floor']!;
 const OUT = values.out;
 const loadAtStart = os.loadavg();
@@ -254,6 +267,41 @@ if (FLOOR) {
   }
 }
 
+let job: JobMeasured | undefined;
+if (JOB) {
+  const jobNs = `${ns}-job`;
+  if (JOB_NODE === JobNode.real) {
+    const ready = await kubectl(['get', 'node', REAL_NODE.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'], { check: false });
+    if (ready.stdout.trim() !== 'True')
+      throw new Error(`--job-node real needs ${REAL_NODE.name} Ready: npx node test/cluster/real-node/node.ts up (under the cluster lock)`);
+  }
+  await kubectl(['create', 'namespace', jobNs], { check: false });
+  await deleteJobs(client, jobNs);
+  try {
+    job = await measureJobs({
+      client,
+      namespace: jobNs,
+      node: JOB_NODE,
+      scheduling: REAL_NODE_SCHEDULING,
+      n: N,
+      concurrency: C,
+      rate: RATE,
+      warmup: WARMUP,
+      prefix: `job-${run0}`,
+      scrapeRequests,
+      diff: diffCounts,
+      targets: jobTargets(JOB_NODE, {
+        runDir: clusterPaths().run,
+        realNodePidsFile: joinPaths().pids,
+        kubepodsCgroup: `/sys/fs/cgroup/cpuacct${REAL_NODE.cgroupRoot}/kubepods`,
+      }),
+    });
+  } finally {
+    const left = await deleteJobs(client, jobNs);
+    if (left) console.error(`job: ${left} pods still terminating in ${jobNs}`);
+  }
+}
+
 const result = {
   node: REAL ? 'real (kubelet, containerd, runc)' : 'process agent',
   runs: N,
@@ -265,6 +313,8 @@ const result = {
   ...(ours ? { ours: { ...ours, samples: undefined } } : {}),
   ...(floor ? { floor: { ...floor, samples: undefined, rssMb: undefined } } : {}),
   ...(ours && floor ? { throughputRatioToFloor: round(ours.runsPerSecond / floor.runsPerSecond, 2) } : {}),
+  ...(job ? { job: { ...job, samples: undefined } } : {}),
+  ...(ours && job ? { throughputRatioToJob: round(ours.runsPerSecond / job.jobsPerSecond, 2) } : {}),
 };
 console.log(JSON.stringify(result, null, 2));
 
@@ -297,9 +347,32 @@ const table = (title: string, m: Measured) => {
 };
 if (ours) table('ours', ours);
 if (floor) table('floor (apiserver and etcd alone)', floor);
+if (job) {
+  console.log(`\nKubernetes Job (${job.node === JobNode.real ? 'real node: kubelet, containerd, runc' : 'process agent'}): ${job.jobsPerSecond} Jobs/s visible; ${JSON.stringify(job.phases)}`);
+  console.log('| interval | p50 ms | p95 ms | p99 ms | max ms |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const [k, v] of Object.entries(job.latencyMs)) console.log(`| ${k} (Complete) | ${v.p50} | ${v.p95} | ${v.p99} | ${v.max} |`);
+  console.log(
+    `\nwrites per Job (apiserver_request_total: jobs, pods, events): ${job.writes.writesPerJob} (${job.writes.failedWrites} refused in all): ${Object.entries(job.writes.perJob)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}`,
+  );
+  console.log(
+    `Job versions seen on the watch: ${Object.entries(job.versionsByPhase)
+      .map(([k, n]) => `${k} ${round(n / N, 2)}`)
+      .join(', ')} per Job`,
+  );
+  console.log('\n| process | instances | CPU ms per Job | idle CPU ms/s | RSS MB idle | RSS MB under load |');
+  console.log('| --- | ---: | ---: | ---: | --- | --- |');
+  for (const c of job.cpu)
+    console.log(
+      `| ${c.component} | ${c.instances} | ${c.cpuMsPerRun} | ${c.idleCpuMsPerSecond ?? ''} | ${job.rssMb.idle[c.component]?.join(', ') ?? ''} | ${job.rssMb.load[c.component]?.join(', ') ?? ''} |`,
+    );
+}
 console.log(
   `\n${N} Runs, ${RATE === undefined ? `concurrency ${C}` : `offered at ${RATE} Runs/s`}, ${PODS} pods × ${SLOTS} slots` +
     (ours && floor ? `: ours ${ours.runsPerSecond} Runs/s = ${result.throughputRatioToFloor}× the floor's ${floor.runsPerSecond}` : '') +
+    (job ? `; Job ${job.jobsPerSecond}/s, create→visible Complete p50 ${job.latencyMs['create→visible'].p50} ms` : '') +
     `; load average ${result.loadAverage.atStart.join(' ')} → ${result.loadAverage.atEnd.join(' ')}`,
 );
 
@@ -307,6 +380,7 @@ if (OUT) {
   fs.mkdirSync(OUT, { recursive: true });
   if (ours) fs.writeFileSync(path.join(OUT, 'runs.csv'), samplesCsv(ours.samples));
   if (floor) fs.writeFileSync(path.join(OUT, 'floor-runs.csv'), samplesCsv(floor.samples));
+  if (job) fs.writeFileSync(path.join(OUT, 'job-runs.csv'), samplesCsv(job.samples));
   const visibleOf = (m: Measured) => m.samples.filter((s) => s.visible !== undefined).map((s) => s.visible! - s.created);
   fs.writeFileSync(
     path.join(OUT, 'cdf.svg'),
@@ -322,12 +396,15 @@ if (OUT) {
             ]
           : []),
         ...(floor ? [{ label: 'floor: create→visible', values: visibleOf(floor) }] : []),
+        ...(job
+          ? [{ label: `Kubernetes Job (${job.node} node): create→visible Complete`, values: job.samples.filter((s) => s.visible !== undefined).map((s) => s.visible! - s.created) }]
+          : []),
       ],
       `${N} Runs, ${RATE === undefined ? `${C} creators` : `${RATE} Runs/s`}, load average ${result.loadAverage.atStart[0]}`,
     ),
   );
   fs.writeFileSync(path.join(OUT, 'report.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`\nwrote ${OUT}/{${[ours && 'runs.csv', floor && 'floor-runs.csv', 'cdf.svg', 'report.json'].filter(Boolean).join(',')}}`);
+  console.log(`\nwrote ${OUT}/{${[ours && 'runs.csv', floor && 'floor-runs.csv', job && 'job-runs.csv', 'cdf.svg', 'report.json'].filter(Boolean).join(',')}}`);
 }
 
 await kubectl(['delete', 'runs', '--all', '-n', ns, '--wait=false'], { check: false });

@@ -2,36 +2,49 @@
 // (a burst) or one every 1/R s (a steady, open-loop load), each done when this process's watch
 // delivers its terminal phase. The same driver serves our platform and the floor (floor.ts), so
 // both are measured the same way. The watch also counts the distinct resourceVersions each Run
-// went through, for the no-op write count (apiserver-requests.ts).
+// went through, for the no-op write count (apiserver-requests.ts). The driver is the same for any
+// kind that ends (BatchWatch): a Kubernetes Job running the same script is measured with it too
+// (job-bench.ts).
 import { isTerminal, type Run } from '../../lib/api.ts';
 import { createInformer } from '../../lib/informer.ts';
 import { type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { parseMicros } from './workflow-stats.ts';
 import type { RunSample } from './report-files.ts';
 
-export class RunWatch {
-  readonly done = new Map<string, Run>();
-  /** When this process's watch delivered each Run's terminal phase (ms since the epoch). */
+/** What the driver needs of a kind: where to watch it, when an object is done, what a version is. */
+export interface WatchedKind<T> {
+  /** The namespaced collection path to list and watch. */
+  path: string;
+  /** Whether this version of the object shows its end (a terminal phase or condition). */
+  terminal(o: T): boolean;
+  /** A version as the write that made it (its phase and reason, or its conditions). */
+  label(o: T): string;
+}
+
+/** Objects created in batches and watched until each ends; the same driver for Runs and Jobs. */
+export class BatchWatch<T extends { metadata?: { name?: string; resourceVersion?: string } }> {
+  readonly done = new Map<string, T>();
+  /** When this process's watch delivered each object's end (ms since the epoch). */
   readonly visible = new Map<string, number>();
-  /** The distinct resourceVersions seen for each Run (ADDED included), each with its phase and reason. */
+  /** The distinct resourceVersions seen for each object (ADDED included), each with its label. */
   readonly versions = new Map<string, Map<string, string>>();
   private readonly waiters = new Map<string, () => void>();
   private readonly informer;
 
-  constructor(client: KubeClient, namespace: string) {
-    this.informer = createInformer<Run>({ client, path: Paths.runs(namespace) });
-    const onRun = (r: Run) => {
-      const name = r.metadata.name!;
+  constructor(client: KubeClient, kind: WatchedKind<T>) {
+    this.informer = createInformer<T>({ client, path: kind.path });
+    const onObject = (o: T) => {
+      const name = o.metadata!.name!;
       let seen = this.versions.get(name);
       if (!seen) this.versions.set(name, (seen = new Map()));
-      seen.set(r.metadata.resourceVersion!, versionLabel(r));
-      if (!isTerminal(r.status?.phase)) return;
+      seen.set(o.metadata!.resourceVersion!, kind.label(o));
+      if (!kind.terminal(o)) return;
       if (!this.visible.has(name)) this.visible.set(name, Date.now());
-      this.done.set(name, r);
+      this.done.set(name, o);
       this.waiters.get(name)?.();
     };
-    this.informer.on('add', onRun);
-    this.informer.on('update', onRun);
+    this.informer.on('add', onObject);
+    this.informer.on('update', onObject);
   }
 
   start() {
@@ -47,8 +60,8 @@ export class RunWatch {
   }
 
   /**
-   * Creates n Runs named prefix-i with `create`, with `concurrency` creators or at `rate` Runs/s,
-   * and resolves when every one is visibly terminal.
+   * Creates n objects named prefix-i with `create`, with `concurrency` creators or at `rate` per
+   * second, and resolves when every one is visibly terminal.
    */
   async batch(
     prefix: string,
@@ -86,6 +99,24 @@ export class RunWatch {
     return { created, t0, t1: Date.now() };
   }
 
+  /** The distinct resourceVersions the watch saw for these objects, in total. */
+  versionsSeen(names: Iterable<string>): number {
+    let n = 0;
+    for (const name of names) n += this.versions.get(name)?.size ?? 0;
+    return n;
+  }
+
+  /** How many of those versions each label accounts for: which writes an object took. */
+  versionsByPhase(names: Iterable<string>): Record<string, number> {
+    return countLabels([...names].flatMap((name) => [...(this.versions.get(name)?.values() ?? [])]));
+  }
+}
+
+export class RunWatch extends BatchWatch<Run> {
+  constructor(client: KubeClient, namespace: string) {
+    super(client, { path: Paths.runs(namespace), terminal: (r) => isTerminal(r.status?.phase), label: versionLabel });
+  }
+
   /** One sample per created Run, its stamped instants read from the terminal status. */
   samples(created: ReadonlyMap<string, number>): RunSample[] {
     const ms = (t: string | undefined) => (t ? parseMicros(t) / 1000 : undefined);
@@ -101,18 +132,6 @@ export class RunWatch {
         phase: s?.phase,
       };
     });
-  }
-
-  /** The distinct resourceVersions the watch saw for these Runs, in total. */
-  versionsSeen(names: Iterable<string>): number {
-    let n = 0;
-    for (const name of names) n += this.versions.get(name)?.size ?? 0;
-    return n;
-  }
-
-  /** How many of those versions each phase (reason) accounts for: which writes a Run took. */
-  versionsByPhase(names: Iterable<string>): Record<string, number> {
-    return countLabels([...names].flatMap((name) => [...(this.versions.get(name)?.values() ?? [])]));
   }
 }
 
