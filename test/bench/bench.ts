@@ -21,6 +21,10 @@
 // Also reported: writes per Run counted by the apiserver (apiserver-requests.ts), CPU ms per Run and
 // RSS idle and under load of each process (process-usage.ts), and the load average.
 // --out DIR: runs.csv (and floor-runs.csv), cdf.svg and report.json (report-files.ts).
+// npm run bench -- --scale-queue 10000 [--pods 2 --slots 64 --concurrency 25]: that many trivial
+// Runs queued behind the full Runtime, the scheduler's RSS sampled every second while it drains;
+// npm run bench -- --scale-pods 20x64 --in-flight 1000 [--sleep 60]: that many sleeping Runs in
+// flight at once on 20 pods × 64 slots (scale-bench.ts; with --out, scale-*.csv, .svg and .json).
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -49,6 +53,8 @@ import {
 } from './process-usage.ts';
 import { cdfSvg, type RunSample, samplesCsv } from './report-files.ts';
 import { RunWatch } from './run-batch.ts';
+import { parsePodsBySlots } from './scale.ts';
+import { benchScalePods, benchScaleQueue } from './scale-bench.ts';
 import { deleteJobs, type JobMeasured, JobNode, jobTargets, measureJobs } from './job-bench.ts';
 import { joinPaths, REAL_NODE } from '../cluster/real-node/join.ts';
 import { REAL_NODE_SCHEDULING } from '../support/real-node-platform.ts';
@@ -73,13 +79,18 @@ const { values } = parseArgs({
     'compare-job': { type: 'boolean', default: false },
     'job-node': { type: 'string', default: JobNode.real },
     out: { type: 'string' },
+    'scale-queue': { type: 'string' },
+    'scale-pods': { type: 'string' },
+    'in-flight': { type: 'string', default: '1000' },
+    sleep: { type: 'string', default: '60' },
   },
 });
 const REAL = values['real-node']!;
 const N = Number(values.runs);
 const C = Number(values.concurrency);
-const PODS = Number(values.pods);
-const SLOTS = Number(values.slots);
+const SCALE_PODS = values['scale-pods'] === undefined ? undefined : parsePodsBySlots(values['scale-pods']);
+const PODS = SCALE_PODS?.pods ?? Number(values.pods);
+const SLOTS = SCALE_PODS?.slots ?? Number(values.slots);
 const ns = values.namespace!;
 /** Runs per second of a steady load; unset: create as fast as C concurrent creators can. */
 const RATE = values.rate === undefined ? undefined : Number(values.rate);
@@ -126,7 +137,8 @@ ${REAL ? `${realNodeTemplateSpec('      ')}\n` : ''}      containers:
 `,
 );
 await waitForRuntimeReady(client, ns, 'bench');
-await waitForSchedulable(ns, 'bench', PODS);
+// Many pods start one after the other on this machine: give them time.
+await waitForSchedulable(ns, 'bench', PODS, Math.max(120_000, PODS * 20_000));
 await kubectl(['delete', 'workflows', '--all', '-n', ns, '--wait=true']);
 await kubectl(['delete', 'runs', '--all', '-n', ns, '--wait=true']);
 
@@ -165,6 +177,22 @@ const targetsOf = (pods: readonly PodInfo[]) =>
     benchNamespace: ns,
   });
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+if (values['scale-queue'] !== undefined || SCALE_PODS) {
+  const ctx = { client, namespace: ns, runtime: 'bench', watch: runs, concurrency: C, pods: PODS, slots: SLOTS, out: OUT };
+  await runs.batch(`warm-${run0}`, WARMUP, { concurrency: Math.min(C, WARMUP), create });
+  // Settled after the warm-up, so the idle figures are idle.
+  await sleep(3000);
+  const targets = targetsOf(await podList());
+  if (values['scale-queue'] !== undefined) await benchScaleQueue({ ...ctx, targets }, Number(values['scale-queue']));
+  else await benchScalePods({ ...ctx, targets }, Number(values['in-flight']), Number(values.sleep));
+  await runs.stop();
+  await kubectl(['delete', 'runs', '--all', '-n', ns, '--wait=false'], { check: false });
+  // Twenty Runtime Pods are heavy on this machine: back to the default bench Runtime at once.
+  if (SCALE_PODS) await kubectl(['patch', 'runtime', 'bench', '-n', ns, '--type=merge', '-p', '{"spec":{"replicas":2}}'], { check: false });
+  if (REAL) await uninstallFromRealNode();
+  process.exit(0);
+}
 
 interface Measured {
   samples: RunSample[];

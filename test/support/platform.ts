@@ -225,7 +225,7 @@ export async function waitForRuntimeReady(
 }
 
 /** Waits until every Runtime Pod of a Runtime carries a fresh RuntimedReady heartbeat. */
-export async function waitForSchedulable(ns: string, runtime: string, replicas: number): Promise<void> {
+export async function waitForSchedulable(ns: string, runtime: string, replicas: number, timeoutMs = 120_000): Promise<void> {
   await waitFor(
     `Runtime Pods of ${ns}/${runtime} schedulable`,
     async () => {
@@ -243,7 +243,7 @@ export async function waitForSchedulable(ns: string, runtime: string, replicas: 
       );
       return ok.length === replicas && pods.length === replicas;
     },
-    { timeoutMs: 120_000, intervalMs: 250 },
+    { timeoutMs, intervalMs: 250 },
   );
 }
 
