@@ -46,7 +46,8 @@ k8s_binary() {
   local name=$1
   if [ -x "$K8S_DIR/bin/$name" ]; then return; fi
   k8s_modules
-  local minor=${KUBE_VERSION#1.}; minor=${minor%%.*} ld="" p
+  local minor=${KUBE_VERSION#1.} ld="" p
+  minor=${minor%%.*}
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld="$ld -X $p.gitVersion=v$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done

@@ -1,6 +1,7 @@
 // The build steps of the local cluster's binaries: the table agrees with build-binaries.sh, cached
 // steps are skipped, and a step's output is logged and its tail carried by the error of a failure.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,5 +81,31 @@ describe('local cluster build steps', () => {
       );
       assert.match(fs.readFileSync(path.join(logDir, 'build-broken.log'), 'utf8'), /^line 1\n/);
     });
+  });
+  it('build-binaries.sh builds a Kubernetes binary with the version ldflags (a stub go on PATH; a cold cache is the only path that runs this)', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'krt-build-binaries-'));
+    try {
+      const k8sSrc = path.join(tmp, 'cache', 'k8s-v1.34.4', 'src');
+      fs.mkdirSync(k8sSrc, { recursive: true });
+      fs.writeFileSync(path.join(k8sSrc, '.modules-ready'), '');
+      const bin = path.join(tmp, 'bin');
+      fs.mkdirSync(bin);
+      const calls = path.join(tmp, 'go-calls');
+      // The stub records its arguments and creates the -o output, as go build would.
+      fs.writeFileSync(path.join(bin, 'go'), `#!/usr/bin/env bash\necho "$*" >> ${calls}\nwhile [ $# -gt 0 ]; do if [ "$1" = -o ]; then touch "$2"; fi; shift; done\n`, { mode: 0o755 });
+      const script = path.join(import.meta.dirname, 'build-binaries.sh');
+      const r = spawnSync('bash', [script, 'kube-scheduler'], {
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, KRT_CACHE: path.join(tmp, 'cache'), KUBE_VERSION: '1.34.4' },
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(fs.existsSync(path.join(tmp, 'cache', 'k8s-v1.34.4', 'bin', 'kube-scheduler')));
+      const build = fs.readFileSync(calls, 'utf8').trim();
+      assert.match(build, /^build -v -trimpath -tags selinux,notest -ldflags /);
+      assert.match(build, /-X k8s\.io\/component-base\/version\.gitVersion=v1\.34\.4 -X k8s\.io\/component-base\/version\.gitMajor=1 -X k8s\.io\/component-base\/version\.gitMinor=34 /);
+      assert.match(build, /k8s\.io\/kubernetes\/cmd\/kube-scheduler$/);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
