@@ -1,5 +1,8 @@
 // Informers: client-node's ListWatch (list, then watch from the list's resourceVersion) with the
 // list done through our KubeClient, restart after errors, and a promise that resolves once synced.
+// An optional transform reduces each listed or watched object before the cache keeps it (as
+// controller-runtime's cache TransformFunc does): a controller that holds thousands of objects
+// keeps only the fields it reads.
 import { ListWatch, Watch } from '@kubernetes/client-node';
 import type { KubeClient } from './kube-client.ts';
 import { logger } from './log.ts';
@@ -10,6 +13,11 @@ export interface InformerOptions {
   path: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * What the cache keeps of each object (pure; must keep metadata name, namespace, uid and
+   * resourceVersion). Handlers and get/list see the transformed objects.
+   */
+  transform?: (obj: never) => unknown;
 }
 
 export interface Informer<T> {
@@ -25,14 +33,33 @@ type KubeObject = { metadata?: any };
 
 export function createInformer<T extends KubeObject>(options: InformerOptions): Informer<T> {
   const { client, path, labelSelector, fieldSelector } = options;
+  const transform = options.transform as ((obj: T) => T) | undefined;
   const log = logger.child({ informer: path, labelSelector, fieldSelector });
-  const listFn = () =>
-    client.get<{ items: T[]; metadata: { resourceVersion: string } }>(path, {
+  const listFn = async () => {
+    const list = await client.get<{ items: T[]; metadata: { resourceVersion: string } }>(path, {
       query: { labelSelector, fieldSelector },
-    }) as never;
+    });
+    if (transform) list.items = list.items.map(transform);
+    return list as never;
+  };
+  const watch = new Watch(client.kubeConfig);
+  // The ListWatch reads watched objects only through this callback: transform them on the way in.
+  // A BOOKMARK or ERROR carries no object to keep.
+  const transformingWatch = transform
+    ? ({
+        watch: (...[watchPath, query, callback, done]: Parameters<Watch['watch']>) =>
+          watch.watch(
+            watchPath,
+            query,
+            (phase: string, obj: T, raw: unknown) =>
+              callback(phase, phase === 'BOOKMARK' || phase === 'ERROR' ? obj : transform(obj), raw),
+            done,
+          ),
+      } as Watch)
+    : watch;
   const lw = new ListWatch<T & { metadata: object }>(
     path,
-    new Watch(client.kubeConfig),
+    transformingWatch,
     listFn,
     false,
     labelSelector,

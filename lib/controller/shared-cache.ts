@@ -9,6 +9,11 @@ import { createInformer, type Informer } from '../informer.ts';
 export interface CacheSelector {
   labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * A named reduction of each object before it is cached (createInformer's transform): informers
+   * with different transforms are different caches, so the name is part of the cache's key.
+   */
+  transform?: { name: string; apply: (obj: never) => unknown };
 }
 
 interface Entry {
@@ -27,10 +32,16 @@ export class SharedCache {
 
   /** The one informer for this collection path and selector (not started until waited for). */
   informer<T>(path: string, selector: CacheSelector = {}): Informer<T> {
-    const key = `${path}?l=${selector.labelSelector ?? ''}&f=${selector.fieldSelector ?? ''}`;
+    const key = `${path}?l=${selector.labelSelector ?? ''}&f=${selector.fieldSelector ?? ''}&t=${selector.transform?.name ?? ''}`;
     let entry = this.entries.get(key);
     if (!entry) {
-      const informer = createInformer<{ metadata?: unknown }>({ client: this.client, path, ...selector });
+      const informer = createInformer<{ metadata?: unknown }>({
+        client: this.client,
+        path,
+        labelSelector: selector.labelSelector,
+        fieldSelector: selector.fieldSelector,
+        transform: selector.transform?.apply,
+      });
       entry = { informer: informer as Informer<unknown> };
       this.entries.set(key, entry);
       this.byInformer.set(entry.informer, entry);

@@ -94,13 +94,22 @@ export function decide(input: SchedulingInput): SchedulingAction[] {
   }
   // A request no pod of this Runtime could hold even idle never will: say so and end the Run, rather
   // than leave it (and a Workflow or a `--wait` behind it) Pending for ever.
-  const requestsOf = new Map<Run, ResourceAmounts>();
+  // Most Runs of a queue ask for the same (nothing but their slot): the requests, their key and
+  // whether they can ever fit are worked out once per distinct spec.resources.requests.
+  const shapes = new Map<string, { requests: ResourceAmounts; key: string; why?: string }>();
+  const shapeOf = new Map<Run, { requests: ResourceAmounts; key: string }>();
   const schedulable = pending.filter((run) => {
-    const requests = runRequests(run.spec);
-    requestsOf.set(run, requests);
-    const why = input.runtimeCapacity && unsatisfiable(input.runtime, requests, input.runtimeCapacity);
-    if (why) actions.push({ type: 'refuse', run, reason: Reason.Unschedulable, message: why });
-    return !why;
+    const raw = run.spec.resources?.requests;
+    const rawKey = raw === undefined ? '' : JSON.stringify(raw);
+    let shape = shapes.get(rawKey);
+    if (!shape) {
+      const requests = runRequests(run.spec);
+      const why = input.runtimeCapacity && unsatisfiable(input.runtime, requests, input.runtimeCapacity);
+      shapes.set(rawKey, (shape = { requests, key: formatAmounts(requests), why: why || undefined }));
+    }
+    shapeOf.set(run, shape);
+    if (shape.why) actions.push({ type: 'refuse', run, reason: Reason.Unschedulable, message: shape.why });
+    return !shape.why;
   });
   if (schedulable.length === 0) return actions;
   const candidates = input.pods
@@ -112,8 +121,17 @@ export function decide(input: SchedulingInput): SchedulingAction[] {
     for (const run of schedulable) wait(run, Reason.NoReadyPod, msg);
     return actions;
   }
+  // Pods only fill up during this loop: a request that found no room stays without room, and the
+  // Runs behind it with the same requests are told the same (with 10,000 queued, the loop would
+  // otherwise scan every pod and build the explanation for each).
+  const noRoom = new Map<string, string>();
   for (const run of schedulable) {
-    const requests = requestsOf.get(run)!;
+    const { requests, key: shape } = shapeOf.get(run)!;
+    const known = noRoom.get(shape);
+    if (known !== undefined) {
+      wait(run, Reason.AtCapacity, known);
+      continue;
+    }
     // Spread: the pod with the fewest Runs among those with room for every request; ties go to
     // the first by name.
     let best: (typeof candidates)[number] | undefined;
@@ -122,7 +140,9 @@ export function decide(input: SchedulingInput): SchedulingAction[] {
       if (!best || runsOf(p.inUse) < runsOf(best.inUse)) best = p;
     }
     if (!best) {
-      wait(run, Reason.AtCapacity, explainAtCapacity(input.runtime, requests, candidates));
+      const message = explainAtCapacity(input.runtime, requests, candidates);
+      noRoom.set(shape, message);
+      wait(run, Reason.AtCapacity, message);
       continue;
     }
     addAmounts(best.inUse, requests);
