@@ -1,4 +1,4 @@
-// What every subcommand is: its flags (parsed with meow), its help, and what it does.
+// What every subcommand is: its flags (parsed with yargs-parser, flags.ts), its help, and what it does.
 import type { Context } from './context.ts';
 
 export interface FlagDef {
