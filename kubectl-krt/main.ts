@@ -26,7 +26,10 @@ void main(process.argv.slice(2), {
   io: {
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // Created on first use: opening stdin costs a few ms at every start, and only -f - reads it.
+    get stdin() {
+      return process.stdin;
+    },
     env: process.env,
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     colorLevel: supportsColor ? supportsColor.level : 0,

@@ -1,7 +1,6 @@
 // The plugin's own version: the package's, so a release tags both the same. A packaged binary also
 // knows the commit and date it was built from (`npm run package` defines KRT_BUILD_INFO in the
 // bundle); run from a checkout, both come from git.
-import { execFileSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pkg from '../package.json' with { type: 'json' };
@@ -24,6 +23,9 @@ const UNKNOWN = 'unknown';
 function fromGit(): BuildInfo {
   const cwd = dirname(fileURLToPath(import.meta.url));
   try {
+    // Loaded here: node:child_process (with net and dgram) costs a few ms at every start, and a
+    // packaged binary, which has its build info, never asks git.
+    const { execFileSync } = process.getBuiltinModule('node:child_process');
     const [commit, epoch] = execFileSync('git', ['log', '-1', '--format=%H %ct'], {
       cwd,
       encoding: 'utf8',

@@ -4,7 +4,11 @@ import type { Context } from '../context.ts';
 import type { Connection } from '../kube/connection.ts';
 import { observeRun } from '../kube/observe-run.ts';
 
-/** Resolves with the terminal Run, or with the last version seen if interrupted (ctx.signal). */
+/**
+ * Resolves with the terminal Run, or with the last version seen if interrupted (ctx.signal). `run`
+ * is a version just had from the apiserver (every caller has one: the create's, the get's, the
+ * cancel patch's answer): the watch starts from it, one round trip fewer than reading it again.
+ */
 export function waitForTerminal(
   ctx: Context,
   conn: Connection,
@@ -21,6 +25,7 @@ export function waitForTerminal(
       return isTerminal(r.status?.phase);
     },
     signal,
+    run,
   );
 }
 

@@ -26,7 +26,8 @@ export async function getRun(conn: Connection, namespace: string, name: string):
 
 /**
  * Calls onRun with the Run now and after every change, until onRun returns true; resolves with
- * that version. Rejects if the Run is deleted first.
+ * that version. Rejects if the Run is deleted first. `current`: a version just had from the
+ * apiserver, to start from instead of reading the Run again.
  */
 export function observeRun(
   conn: Connection,
@@ -34,6 +35,7 @@ export function observeRun(
   name: string,
   onRun: (run: Run) => boolean,
   signal?: AbortSignal,
+  current?: Run,
 ): Promise<Run> {
-  return observeObject(conn, { kind: 'Run', listPath: Paths.runs, get: getRun }, namespace, name, onRun, signal);
+  return observeObject(conn, { kind: 'Run', listPath: Paths.runs, get: getRun }, namespace, name, onRun, signal, current);
 }

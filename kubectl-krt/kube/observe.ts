@@ -20,7 +20,9 @@ export interface ObservedKind<T> {
 
 /**
  * Calls onObject with the object now and after every change, until onObject returns true;
- * resolves with that version. Rejects if the object is deleted first.
+ * resolves with that version. Rejects if the object is deleted first. `current` is a version the
+ * caller has just had from the apiserver (a create's or a patch's answer): the watch starts from
+ * it, saving a read.
  */
 export async function observeObject<T extends { metadata: { resourceVersion?: string } }>(
   conn: Connection,
@@ -29,8 +31,9 @@ export async function observeObject<T extends { metadata: { resourceVersion?: st
   name: string,
   onObject: (object: T) => boolean,
   signal?: AbortSignal,
+  current?: T,
 ): Promise<T> {
-  let object = await what.get(conn, namespace, name);
+  let object = current ?? (await what.get(conn, namespace, name));
   if (onObject(object)) return object;
   let resourceVersion = object.metadata.resourceVersion ?? '0';
   let failures = 0;
