@@ -22,6 +22,7 @@ import type { BuildInfo } from '../kubectl-krt/version.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { sha256Hex, tarGz } from './archive.ts';
 import { currentBuildInfo, pluginSourceHash } from './build-info.ts';
+import { NODE_BUNDLE_OPTIONS } from './bundle.ts';
 import { extractNode, nodeDistCacheDir, tarballName } from './node-dist.ts';
 import { archiveName, ExecutableFormat, NODE_DIST_VERSION, type PluginTarget, PLUGIN_TARGETS, selectTargets } from './plugin-targets.ts';
 
@@ -41,16 +42,10 @@ export interface BuildManifest {
 async function bundle(outfile: string, build: BuildInfo): Promise<void> {
   const result = await esbuild.build({
     absWorkingDir: ROOT,
+    ...NODE_BUNDLE_OPTIONS,
     entryPoints: ['kubectl-krt/main.ts'],
-    bundle: true,
-    platform: 'node',
     format: 'cjs',
-    target: 'node22',
     outfile,
-    minify: true,
-    keepNames: true,
-    legalComments: 'none',
-    logLevel: 'silent',
     define: { 'import.meta.url': '__krt_import_meta_url', KRT_BUILD_INFO: JSON.stringify(build) },
     banner: { js: "const __krt_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
   });
