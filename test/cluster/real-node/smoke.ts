@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     const entry = ctr(['run', '--rm', image('runtimed'), `${id}-entry`]);
     const out = entry.stdout + entry.stderr;
     check(entry.status !== 0 && out.includes('runtimed needs POD_NAME') && !out.includes('ERR_MODULE_NOT_FOUND'),
-      'node sidecar/main.ts loads all its modules and stops only at the missing downward-API env', out.slice(0, 2000));
+      'its bundle (bundle/runtimed.mjs) loads and stops only at the missing downward-API env', out.slice(0, 2000));
   });
 
   await step('bash-runtime: Runtime Server answers gRPC in its own network namespace', async () => {
@@ -211,7 +211,7 @@ async function main(): Promise<void> {
 
   for (const [dir, cmd, expect] of [
     ['python-runtime', 'id -u; python3 --version; node --version', /^1000\nPython 3\.11\.\d+\nv\d+/],
-    ['operator', 'id -u; node --version; test -f operator/main.ts && echo main', /^1000\nv\d+\.\d+\.\d+\nmain$/],
+    ['operator', 'id -u; node --version; test -f bundle/operator.mjs && echo main', /^1000\nv\d+\.\d+\.\d+\nmain$/],
   ] as const) {
     await step(`${dir}: user and interpreters`, async () => {
       const id = `krt-smoke-${dir}-${process.pid}`;
