@@ -3,8 +3,10 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { bundlesRoot } from './bundles.ts';
 import { cgroupPids, killAndRemoveCgroup, signalCgroup } from './cgroups.ts';
 import type { ContainerLogWriter } from './container-log-writer.ts';
 import { writePidFile } from './pod-dirs.ts';
@@ -30,16 +32,18 @@ export interface ContainerLaunch {
   pidFile: string;
   log: ContainerLogWriter;
   /**
-   * Host paths the container's program lives in (the checkout, the Node binary): a volume
+   * Host paths the container's program lives in (the checkout, the Node binary, the bundles): a volume
    * mounted over a parent of one (an emptyDir at /tmp with the checkout under /tmp) would hide
    * it, so container-init.sh binds it back. Default: this checkout and process.execPath's directory.
    */
   keepVisible?: string[];
 }
 
-/** This checkout (test/cluster/node-agent → the repository) and the Node binary's directory. */
+/** This checkout (test/cluster/node-agent → the repository), the Node binary's directory and our images' bundles. */
 export function defaultKeepVisible(): string[] {
-  return [path.resolve(import.meta.dirname, '..', '..', '..'), path.dirname(process.execPath)];
+  // The bundles' folder once a bundle was made (binding a missing path would fail the container).
+  const bundles = existsSync(bundlesRoot()) ? [bundlesRoot()] : [];
+  return [path.resolve(import.meta.dirname, '..', '..', '..'), path.dirname(process.execPath), ...bundles];
 }
 
 export interface ContainerExit {

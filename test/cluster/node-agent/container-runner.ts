@@ -11,15 +11,17 @@ import type {
   V1Pod,
   V1Probe,
 } from '@kubernetes/client-node';
+import { NODE_RUNTIME_ENV } from '../../../release/bundle.ts';
 import { REPO_ROOT } from '../config.ts';
 import { errorText, log } from './agent-log.ts';
+import { imageBundles } from './bundles.ts';
 import { containerCgroup, createCgroup } from './cgroups.ts';
 import { ContainerLogWriter } from './container-log-writer.ts';
 import type { ContainerExit, Mount } from './container-process.ts';
 import { ContainerProcess } from './container-process.ts';
 import { EnvConfigError, expand, expandArgs } from './env.ts';
 import type { EventRecorder } from './events.ts';
-import { containerArgv, knownImages, resolveImage } from './images.ts';
+import { bundleEntrypoint, bundledImageID, containerArgv, knownImages, resolveImage } from './images.ts';
 import type { PodDirs } from './pod-dirs.ts';
 import type { ProbeKind } from './probe-state.ts';
 import { ProbeTracker } from './probe-state.ts';
@@ -73,6 +75,8 @@ export class ContainerRunner {
   started = false;
   ready = false;
   private imageID = '';
+  /** The image's own environment (a Dockerfile's ENV) when its bundle runs: under the pod's env. */
+  private bundleEnv: Record<string, string> = {};
   private containerID?: string;
   private hasRun = false;
   private runStartedAt = 0;
@@ -237,6 +241,21 @@ export class ContainerRunner {
       return;
     }
     this.imageID = image.imageID;
+    let entrypoint = image.entrypoint;
+    this.bundleEnv = {};
+    if (image.bundle) {
+      try {
+        const bundle = await imageBundles.ensure(image.bundle);
+        entrypoint = bundleEntrypoint(bundle.file);
+        this.bundleEnv = { ...NODE_RUNTIME_ENV };
+        this.imageID = bundledImageID(image.name, bundle.key);
+      } catch (err) {
+        // The sources then: esbuild failed on a file Node would fail on too, and the container's
+        // log shows Node's own message for it, as before bundles.
+        log('bundle.failed', { pod: this.podRef(), container: this.name, image: image.name, error: errorText(err) });
+      }
+      if (gen !== this.generation || this.stopping) return;
+    }
     let env: Record<string, string>;
     let mounts: Mount[];
     try {
@@ -257,7 +276,7 @@ export class ContainerRunner {
     }
     if (gen !== this.generation || this.stopping) return;
     const argv = containerArgv(
-      image.entrypoint,
+      entrypoint,
       expandArgs(this.spec.command, env),
       expandArgs(this.spec.args, env),
     );
@@ -277,7 +296,7 @@ export class ContainerRunner {
     this.log = new ContainerLogWriter(this.host.dirs.logFile(this.name, this.restartCount));
     const proc = ContainerProcess.start({
       argv,
-      env: { ...imageEnv(this.host), ...env },
+      env: { ...imageEnv(this.host), ...this.bundleEnv, ...env },
       workingDir: this.spec.workingDir || REPO_ROOT,
       netnsPath: this.host.netnsPath,
       hostname: this.host.hostname,
@@ -445,7 +464,7 @@ export class ContainerRunner {
         podIP: this.host.podIP,
         container: this.spec,
         pid: this.process?.pid ?? -1,
-        env: { ...imageEnv(this.host), ...env },
+        env: { ...imageEnv(this.host), ...this.bundleEnv, ...env },
       },
       tracker.timing.timeoutMs,
     );

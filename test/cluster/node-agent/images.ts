@@ -1,30 +1,48 @@
 // Image name → local entry point: the one table that says what an "image" is on this node.
 // Registry, repository path, tag and digest are ignored: `ghcr.io/x/kruntimes-runtimed:v1` and
-// `kruntimes-runtimed` run the same file.
+// `kruntimes-runtimed` run the same file. Our images run their ahead-of-time bundle, as the
+// Dockerfiles do (release/bundle.ts; bundles.ts makes and caches them): the entry point here
+// names the TypeScript source, which the container runner swaps for the bundle's file.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { IMAGE_BUNDLES, type ImageDir, NODE_RUNTIME_ARGS } from '../../../release/bundle.ts';
 import { REPO_ROOT } from '../config.ts';
 
 type ImageEntry =
-  /** A TypeScript entry file run by the agent's own Node (the pinned Node 22). */
-  | { readonly kind: 'node'; readonly file: string }
+  /** One of our images: its bundle (by images/<dir>), run by the agent's own Node (the pinned Node 22). */
+  | { readonly kind: 'node'; readonly dir: ImageDir; readonly file: string }
   /** No entry point: the container's command/args are host commands. */
   | { readonly kind: 'host' };
 
+const ourImage = <D extends ImageDir>(dir: D) => ({ kind: 'node', dir, file: IMAGE_BUNDLES[dir].entry }) as const;
+
 export const IMAGES = {
-  'kruntimes-runtimed': { kind: 'node', file: 'sidecar/main.ts' },
-  'kruntimes-bash-runtime': { kind: 'node', file: 'runtimes/bash/main.ts' },
-  'kruntimes-python-runtime': { kind: 'node', file: 'runtimes/python/main.ts' },
-  'kruntimes-operator': { kind: 'node', file: 'operator/main.ts' },
+  'kruntimes-runtimed': ourImage('runtimed'),
+  'kruntimes-bash-runtime': ourImage('bash-runtime'),
+  'kruntimes-python-runtime': ourImage('python-runtime'),
+  'kruntimes-operator': ourImage('operator'),
   'kruntimes-host': { kind: 'host' },
 } as const satisfies Record<string, ImageEntry>;
 
 export interface ResolvedImage {
   /** The table key the reference resolved to. */
   name: string;
+  /** Our images: the bundle to run (bundleEntrypoint), in place of `entrypoint`'s source file. */
+  bundle?: ImageDir;
+  /** The source entry point (the fallback when the bundle cannot be made); none for the host image. */
   entrypoint: string[];
   /** Stable id shown in container statuses (`imageID`). */
   imageID: string;
+}
+
+/** The image's entry point with its bundle: the flags the Dockerfile's ENTRYPOINT gives Node, then the file. */
+export function bundleEntrypoint(file: string, node = process.execPath): string[] {
+  return [node, ...NODE_RUNTIME_ARGS, file];
+}
+
+/** imageID of a bundled image: changes with the bundle's content key, as a rebuilt image's digest does. */
+export function bundledImageID(name: string, key: string): string {
+  return `krt.local/${name}@sha256:${createHash('sha256').update(`${name}\0${key}`).digest('hex')}`;
 }
 
 /** `registry:5000/path/name:tag@sha256:…` → `name`. */
@@ -49,7 +67,7 @@ export function resolveImage(
   const digest = createHash('sha256')
     .update(`${name}\0${entrypoint.join('\0')}`)
     .digest('hex');
-  return { name, entrypoint, imageID: `krt.local/${name}@sha256:${digest}` };
+  return { name, ...(entry.kind === 'node' ? { bundle: entry.dir } : {}), entrypoint, imageID: `krt.local/${name}@sha256:${digest}` };
 }
 
 export const knownImages = (): string[] => Object.keys(IMAGES);

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { clusterPaths, Network } from '../config.ts';
 import { errorText, log } from './agent-log.ts';
+import { prepareBundles } from './bundles.ts';
 import { EventRecorder } from './events.ts';
 import { cleanupAllPods } from './host-cleanup.ts';
 import { IpAllocator } from './ip-allocator.ts';
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
   // Processes and namespaces of a previous agent run: its pods start afresh.
   await cleanupAllPods(paths.pods);
   await ensureBridge();
+  // Our images run their bundles, as the Dockerfiles do: made now, while the node registers.
+  prepareBundles(log);
 
   const pods = new PodManager(kc, core, {
     core,
