@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { constants as osConstants } from 'node:os';
 import {
   type ExecuteRequest,
@@ -20,6 +21,7 @@ import { BoundedOutput } from './bounded-output.ts';
 import {
   executionDirs,
   newExecutionMark,
+  processGone,
   type SweepOptions,
   sweepMarked,
   workloadEnv,
@@ -52,6 +54,8 @@ export const NO_EXIT_CODE = -1;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** After the group was killed, how long to wait for pipes held outside the group before giving up. */
 const ABANDON_PIPES_MS = 1000;
+/** How long the end waits for the processes its sweep killed to be gone (settleSweep). */
+const SETTLE_MS = 1000;
 
 export interface ExecutionOptions {
   /** working_dir must already be an absolute path. */
@@ -92,6 +96,7 @@ export class Execution {
   cleanupMs: number | undefined;
   /** Processes the sweep killed at the end (ones that had left the process group). */
   swept = 0;
+  private readonly sweptPids = new Set<number>();
 
   private readonly options: ExecutionOptions;
   private readonly stdout: BoundedOutput;
@@ -100,6 +105,10 @@ export class Execution {
   private child: ChildProcess | undefined;
   private stopReason: StopReason | undefined;
   private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** performance.now() just before the spawn: the sweep's pid window starts at pid, then. */
+  private spawnedAt: number | undefined;
+  /** The end's sweep found leftovers and waits for them to be gone before the end is reported. */
+  private settling = false;
   private timeoutTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -177,6 +186,8 @@ export class Execution {
       return;
     }
     let child: ChildProcess;
+    // Before the fork: the window of the sweep must not start after the pid was allocated.
+    const spawning = performance.now();
     try {
       // Inside the try: a read-only working_dir (mkdir .krt) or a NUL byte in env/args fail here.
       const env = this.prepareEnv(spec);
@@ -211,6 +222,7 @@ export class Execution {
     child.once('close', () => this.onClose());
     if (child.pid === undefined) return; // the 'error' event reports why
     this.pid = child.pid;
+    this.spawnedAt = spawning;
     this.startedAt = Date.now();
     this.state = ExecutionState.Running;
     if (timeoutSeconds > 0) {
@@ -245,14 +257,46 @@ export class Execution {
     });
   }
 
-  /** Kills what carries this execution's mark; logs what it found. */
-  private sweep(): void {
+  /** Kills what carries this execution's mark; returns how many it signalled (a failure is logged). */
+  private sweep(): number {
     try {
-      const { killed } = sweepMarked(this.mark, this.options.sweep);
-      this.swept += killed;
+      const since =
+        this.pid === undefined || this.spawnedAt === undefined
+          ? undefined
+          : { firstPid: this.pid, startedAtMs: this.spawnedAt };
+      const kill = this.options.sweep?.kill ?? ((pid: number, signal: NodeJS.Signals) => process.kill(pid, signal));
+      const { killed } = sweepMarked(this.mark, {
+        since,
+        ...this.options.sweep,
+        kill: (pid, signal) => {
+          kill(pid, signal);
+          // A process still dying is found (and signalled) again: count each once.
+          this.sweptPids.add(pid);
+        },
+      });
+      this.swept = this.sweptPids.size;
+      return killed;
     } catch (err) {
       this.options.logger('warn', 'execution.sweep_failed', { id: this.id, error: errorText(err) });
+      return 0;
     }
+  }
+
+  /**
+   * A process signalled with SIGKILL dies only once the kernel runs it again, which on a busy
+   * machine can take milliseconds: sweep again, a little later each time, until a sweep finds
+   * nothing carrying the mark and every process signalled is gone (or a zombie), or SETTLE_MS
+   * passed.
+   */
+  private async settleSweep(): Promise<void> {
+    const deadline = performance.now() + SETTLE_MS;
+    const procRoot = this.options.sweep?.procRoot;
+    for (let pauseMs = 1; performance.now() < deadline; pauseMs = Math.min(pauseMs * 2, 50)) {
+      await sleep(pauseMs);
+      this.killGroup('SIGKILL');
+      if (this.sweep() === 0 && [...this.sweptPids].every((pid) => processGone(pid, procRoot))) return;
+    }
+    this.options.logger('warn', 'execution.sweep_unsettled', { id: this.id, settleMs: SETTLE_MS });
   }
 
   /**
@@ -290,13 +334,22 @@ export class Execution {
   }
 
   private onClose(): void {
-    if (this.finished || this.exit === undefined) return;
+    if (this.finished || this.exit === undefined || this.settling) return;
     const started = performance.now();
     // Leftovers that closed their stdio (nohup ... &) or left the group (setsid, double fork) end
     // with the Run too, before its end is reported.
     this.killGroup('SIGKILL');
-    this.sweep();
-    this.cleanupMs = performance.now() - started;
+    if (this.sweep() === 0) {
+      this.reportEnd(started);
+      return;
+    }
+    this.settling = true;
+    void this.settleSweep().then(() => this.reportEnd(started));
+  }
+
+  private reportEnd(cleanupStarted: number): void {
+    if (this.finished || this.exit === undefined) return;
+    this.cleanupMs = performance.now() - cleanupStarted;
     const { code, signal } = this.exit;
     if (this.stopReason !== undefined) {
       this.finish(ExecutionState.Failed, NO_EXIT_CODE, this.stopReason);

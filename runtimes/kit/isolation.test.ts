@@ -9,10 +9,13 @@ import { join } from 'node:path';
 import {
   environHas,
   executionDirs,
+  MAX_FORKS_PER_SECOND,
   ownsWorkingDir,
   PASSED_SERVER_ENV,
   passEnvNames,
+  processGone,
   sweepMarked,
+  sweepScope,
   WorkloadEnv,
   workloadEnv,
   workspaceRootFrom,
@@ -176,8 +179,89 @@ describe('kit isolation rules', () => {
       assert.deepEqual(killed, [40]);
     });
 
+    it('processGone: no such pid, or a zombie; a killed process not yet run again is alive', () => {
+      mkdirSync(join(proc, '50'));
+      writeFileSync(join(proc, '50', 'stat'), '50 (sleep) S 1 50 50 0');
+      mkdirSync(join(proc, '51'));
+      writeFileSync(join(proc, '51', 'stat'), '51 (odd) Z (name)) Z 1 51 51 0');
+      assert.equal(processGone(50, proc), false);
+      assert.equal(processGone(51, proc), true);
+      assert.equal(processGone(52, proc), true);
+    });
+
     it('finds nothing without a procfs', () => {
       assert.deepEqual(sweepMarked('m', { procRoot: join(proc, 'missing') }), { killed: 0, rounds: 1 });
     });
+
+    describe('with the pid window of a short execution', () => {
+      function kernel(lastPid: number, pidMax = 32768): void {
+        mkdirSync(join(proc, 'sys', 'kernel'), { recursive: true });
+        writeFileSync(join(proc, 'sys', 'kernel', 'ns_last_pid'), `${lastPid}\n`);
+        writeFileSync(join(proc, 'sys', 'kernel', 'pid_max'), `${pidMax}\n`);
+      }
+      const sweepSince = (firstPid: number, elapsedMs: number) => {
+        const killed: number[] = [];
+        sweepMarked('m', {
+          procRoot: proc,
+          since: { firstPid, startedAtMs: 1000 },
+          now: () => 1000 + elapsedMs,
+          kill: (pid) => {
+            killed.push(pid);
+            rmSync(join(proc, String(pid)), { recursive: true });
+          },
+        });
+        return killed;
+      };
+
+      it('reads only the pids allocated since the first one', () => {
+        fakeProcess(90, 'KRUNTIME_EXECUTION_MARK=m\0'); // older than the execution: cannot be one of its own
+        fakeProcess(100, 'KRUNTIME_EXECUTION_MARK=m\0');
+        fakeProcess(105, 'KRUNTIME_EXECUTION_MARK=m\0');
+        fakeProcess(106, 'KRUNTIME_EXECUTION_MARK=other\0');
+        kernel(110);
+        assert.deepEqual(sweepSince(100, 5), [100, 105]);
+      });
+
+      it('follows the pids round the wrap at pid_max', () => {
+        fakeProcess(5, 'KRUNTIME_EXECUTION_MARK=m\0');
+        fakeProcess(50, 'KRUNTIME_EXECUTION_MARK=m\0');
+        fakeProcess(32760, 'KRUNTIME_EXECUTION_MARK=m\0');
+        kernel(10);
+        assert.deepEqual(sweepSince(32700, 5).sort((a, b) => a - b), [5, 32760]);
+      });
+
+      it('reads every process once the pids may have wrapped all the way round', () => {
+        fakeProcess(90, 'KRUNTIME_EXECUTION_MARK=m\0');
+        fakeProcess(100, 'KRUNTIME_EXECUTION_MARK=m\0');
+        kernel(110);
+        assert.deepEqual(sweepSince(100, 1000).sort((a, b) => a - b), [90, 100]);
+      });
+
+      it('reads every process when the kernel does not say which pid was last', () => {
+        fakeProcess(90, 'KRUNTIME_EXECUTION_MARK=m\0');
+        assert.deepEqual(sweepSince(100, 5), [90]);
+      });
+
+      it('lists /proc and filters it when the window is large', () => {
+        fakeProcess(90, 'KRUNTIME_EXECUTION_MARK=m\0');
+        fakeProcess(3000, 'KRUNTIME_EXECUTION_MARK=m\0');
+        kernel(4_000_000, 2 ** 22);
+        assert.deepEqual(sweepSince(100, 5), [3000]);
+      });
+    });
+  });
+
+  it('sweepScope: the pids since the first one, wrapping once, or all when the window cannot be trusted', () => {
+    const base = { firstPid: 100, lastPid: 200, pidMax: 32768, elapsedMs: 10 };
+    assert.deepEqual(sweepScope(base), { kind: 'ranges', ranges: [[100, 200]] });
+    assert.deepEqual(sweepScope({ ...base, lastPid: 50 }), { kind: 'ranges', ranges: [[100, 32767], [1, 50]] });
+    // Long enough for pid_max forks at MAX_FORKS_PER_SECOND: the pids may have come round again.
+    const wrapMs = (32768 / MAX_FORKS_PER_SECOND) * 1000;
+    assert.deepEqual(sweepScope({ ...base, elapsedMs: wrapMs }), { kind: 'all' });
+    assert.deepEqual(sweepScope({ ...base, pidMax: 2 ** 22, elapsedMs: wrapMs }).kind, 'ranges');
+    assert.deepEqual(sweepScope({ ...base, lastPid: undefined }), { kind: 'all' });
+    assert.deepEqual(sweepScope({ ...base, pidMax: undefined }), { kind: 'all' });
+    assert.deepEqual(sweepScope({ ...base, lastPid: 40000 }), { kind: 'all' });
+    assert.deepEqual(sweepScope({ ...base, elapsedMs: -1 }), { kind: 'all' });
   });
 });

@@ -131,6 +131,55 @@ export interface SweepOptions {
   kill?: (pid: number, signal: NodeJS.Signals) => void;
   /** Scan rounds at most: a round that finds nothing ends the sweep. Default 5. */
   maxRounds?: number;
+  /**
+   * The execution's first process and when it was started: every process it started since has a
+   * pid allocated after it, so a sweep soon enough after the start reads only those pids
+   * (sweepScope). Without it, every process in /proc is read.
+   */
+  since?: PidOrigin;
+  /** Clock for `since` (ms, monotonic). Default performance.now. */
+  now?: () => number;
+}
+
+export interface PidOrigin {
+  firstPid: number;
+  /** On the `now` clock. */
+  startedAtMs: number;
+}
+
+/** Which pids a sweep reads: every process, or only pids in these inclusive ranges. */
+export type SweepScope = { kind: 'all' } | { kind: 'ranges'; ranges: ReadonlyArray<readonly [number, number]> };
+
+/**
+ * Forks per second the window assumes no machine exceeds: pids are handed out in increasing order
+ * and wrap at pid_max, so until pid_max forks could have happened the pids allocated after the
+ * first one are exactly those between it and the last allocated pid (wrapping once at most).
+ */
+export const MAX_FORKS_PER_SECOND = 50_000;
+
+/** Up to this many pids in the window are probed one by one; a larger window lists /proc and filters. */
+export const MAX_PROBED_PIDS = 1024;
+
+/**
+ * The pids an execution's processes can have, from its first pid, the namespace's last allocated
+ * pid (/proc/sys/kernel/ns_last_pid) and pid_max, or every pid when the window cannot be trusted:
+ * either is unknown, or the execution has run long enough for the pids to have wrapped all the way
+ * round (pid_max / MAX_FORKS_PER_SECOND: 0.65 s with the smallest pid_max, 32768; 84 s with 2^22).
+ */
+export function sweepScope(o: {
+  firstPid: number;
+  lastPid: number | undefined;
+  pidMax: number | undefined;
+  elapsedMs: number;
+}): SweepScope {
+  const { firstPid, lastPid, pidMax } = o;
+  if (lastPid === undefined || pidMax === undefined || !(firstPid > 0) || firstPid >= pidMax || lastPid >= pidMax) {
+    return { kind: 'all' };
+  }
+  if (o.elapsedMs < 0 || o.elapsedMs >= (pidMax / MAX_FORKS_PER_SECOND) * 1000) return { kind: 'all' };
+  if (lastPid >= firstPid) return { kind: 'ranges', ranges: [[firstPid, lastPid]] };
+  // Wrapped once: the pids after the first one up to pid_max, then from the bottom up to the last.
+  return { kind: 'ranges', ranges: [[firstPid, pidMax - 1], [1, lastPid]] };
 }
 
 export interface SweepResult {
@@ -147,6 +196,10 @@ export interface SweepResult {
  * namespace are never touched. A process that cleared its environment before it detached carries no
  * mark and is not found (docs/custom-runtime.md says what to do about that).
  *
+ * With `since`, a sweep soon after the execution started reads only the pids allocated since its
+ * first process (sweepScope): for a short Run a few pids instead of all of /proc, which on a node
+ * without a PID namespace per pod is every process of the machine.
+ *
  * Synchronous on purpose: a scan of a few hundred processes takes 1–5 ms with blocking reads into
  * one buffer, several times less than the same reads through the thread pool.
  */
@@ -156,11 +209,21 @@ export function sweepMarked(mark: string, o: SweepOptions = {}): SweepResult {
   const kill = o.kill ?? ((pid, signal) => process.kill(pid, signal));
   const entry = `${WorkloadEnv.ExecutionMark}=${mark}`;
   const maxRounds = o.maxRounds ?? 5;
+  const now = o.now ?? (() => performance.now());
   const signalled = new Set<number>();
   let rounds = 0;
   while (rounds < maxRounds) {
     rounds++;
-    const found = markedPids(procRoot, entry, selfPid);
+    const scope: SweepScope =
+      o.since === undefined
+        ? { kind: 'all' }
+        : sweepScope({
+            firstPid: o.since.firstPid,
+            lastPid: readNumber(join(procRoot, 'sys/kernel/ns_last_pid')),
+            pidMax: pidMaxOf(procRoot),
+            elapsedMs: now() - o.since.startedAtMs,
+          });
+    const found = markedPids(procRoot, entry, selfPid, scope);
     if (found.length === 0) break;
     for (const pid of found) {
       try {
@@ -176,22 +239,67 @@ export function sweepMarked(mark: string, o: SweepOptions = {}): SweepResult {
 
 const environBuffer = Buffer.alloc(64 * 1024);
 
-function markedPids(procRoot: string, entry: string, selfPid: number): number[] {
+function markedPids(procRoot: string, entry: string, selfPid: number, scope: SweepScope): number[] {
+  const found: number[] = [];
+  const check = (pid: number) => {
+    if (pid === selfPid) return;
+    const environ = readEnviron(`${procRoot}/${pid}/environ`);
+    if (environ !== undefined && environHas(environ, entry)) found.push(pid);
+  };
+  if (scope.kind === 'ranges' && scope.ranges.reduce((n, [lo, hi]) => n + hi - lo + 1, 0) <= MAX_PROBED_PIDS) {
+    // A short execution: a handful of pids, each one failed or successful open, no listing of /proc.
+    for (const [lo, hi] of scope.ranges) for (let pid = lo; pid <= hi; pid++) check(pid);
+    return found;
+  }
   let names: string[];
   try {
     names = readdirSync(procRoot);
   } catch {
     return []; // no procfs (not Linux): the process group kill is all there is
   }
-  const found: number[] = [];
+  const inScope = (pid: number) =>
+    scope.kind === 'all' || scope.ranges.some(([lo, hi]) => pid >= lo && pid <= hi);
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
-    if (pid === selfPid) continue;
-    const environ = readEnviron(join(procRoot, name, 'environ'));
-    if (environ !== undefined && environHas(environ, entry)) found.push(pid);
+    if (inScope(pid)) check(pid);
   }
   return found;
+}
+
+/**
+ * Whether a process has died: no such pid, or a zombie (dead, waiting for its parent or init to
+ * reap it). A process killed but not yet run again by the kernel is still alive, even once its
+ * environ reads empty.
+ */
+export function processGone(pid: number, procRoot = '/proc'): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`${procRoot}/${pid}/stat`, 'latin1');
+  } catch {
+    return true;
+  }
+  // The state letter follows the parenthesised command name, which may itself hold ") ".
+  const state = stat.charAt(stat.lastIndexOf(')') + 2);
+  return state === 'Z' || state === 'X' || state === 'x';
+}
+
+/** pid_max per procfs root: fixed while the machine runs, so read once. */
+const pidMaxByRoot = new Map<string, number | undefined>();
+
+function pidMaxOf(procRoot: string): number | undefined {
+  if (!pidMaxByRoot.has(procRoot)) pidMaxByRoot.set(procRoot, readNumber(join(procRoot, 'sys/kernel/pid_max')));
+  return pidMaxByRoot.get(procRoot);
+}
+
+/** A file holding one decimal number, or undefined when it cannot be read (no procfs, a fake one). */
+function readNumber(path: string): number | undefined {
+  try {
+    const value = Number.parseInt(readFileSync(path, 'latin1'), 10);
+    return Number.isSafeInteger(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The environ block, or undefined when the process is gone or not ours to read. */

@@ -19,7 +19,7 @@ export interface JsonLoggerOptions {
 }
 
 export function jsonLogger(options: JsonLoggerOptions): Logger {
-  const write = options.write ?? ((line: string) => process.stderr.write(line));
+  const write = options.write ?? (stderrWriter ??= batchedStderr());
   return (level, event, fields) => {
     write(
       `${JSON.stringify({ time: new Date().toISOString(), level, runtime: options.name, event, ...fields })}\n`,
@@ -28,3 +28,27 @@ export function jsonLogger(options: JsonLoggerOptions): Logger {
 }
 
 export const silentLogger: Logger = () => {};
+
+/** One for the process, whatever the number of loggers (one 'exit' listener). */
+let stderrWriter: ((line: string) => void) | undefined;
+
+/**
+ * Writes to stderr, the lines of one turn of the event loop in one write: stderr is a pipe to the
+ * container runtime, written synchronously, and an Execute logs two lines in the same turn. What
+ * is still pending when the process exits is written then (the 'exit' handlers run on
+ * process.exit and after an uncaught exception).
+ */
+function batchedStderr(): (line: string) => void {
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    process.stderr.write(text);
+  };
+  process.on('exit', flush);
+  return (line) => {
+    if (pending.length === 0) setImmediate(flush);
+    pending.push(line);
+  };
+}
