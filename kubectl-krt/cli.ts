@@ -118,9 +118,10 @@ export async function main(argv: readonly string[], options: MainOptions): Promi
     if (args.dashArgs.length > 0 && !command.acceptsDashArgs) {
       throw new UsageError(`${commandLine} takes no arguments after --`);
     }
-    // The Kubernetes client is the largest part of the plugin to load; a local command skips it.
-    if (!command.local?.(args)) await loadKube();
     ctx = new Context({ prog, io, args, signal: options.signal });
+    // The Kubernetes client is the largest part of the plugin to load; a local command skips it, and
+    // so does one that can take the quick path (kube/direct.ts) with this kubeconfig.
+    if (!command.local?.(args) && !(command.direct?.(args) && (await ctx.direct()))) await loadKube();
     return await command.run(ctx, args);
   } catch (err) {
     return report(err, { io, ctx, commandLine, signal: options.signal });

@@ -53,5 +53,10 @@ export interface Command {
    * load the Kubernetes client, which is most of the plugin's start-up time.
    */
   local?(args: ParsedArgs): boolean;
+  /**
+   * True when these arguments can take the quick path (kube/direct.ts, `run` without --follow): the
+   * dispatcher then loads the Kubernetes client only if the kubeconfig needs it (ctx.direct()).
+   */
+  direct?(args: ParsedArgs): boolean;
   run(ctx: Context, args: ParsedArgs): Promise<number>;
 }

@@ -7,6 +7,7 @@ import type { ParsedArgs } from './command.ts';
 import { flagBoolean, flagString } from './flags.ts';
 import type * as KubeConnection from './kube/connection.ts';
 import type { Connection } from './kube/connection.ts';
+import type { DirectTarget } from './kube/direct.ts';
 
 let kube: typeof KubeConnection | undefined;
 
@@ -47,6 +48,7 @@ export class Context {
   private readonly args: ParsedArgs;
   private kc?: KubeConfig;
   private conn?: Promise<Connection>;
+  private target?: DirectTarget | null;
 
   constructor(options: { prog: string; io: Io; args: ParsedArgs; signal: AbortSignal }) {
     const { io, args } = options;
@@ -63,6 +65,18 @@ export class Context {
     this.chalk = new Chalk({ level: noColor || !io.stdoutIsTTY ? 0 : io.colorLevel });
   }
 
+  /**
+   * The kubeconfig's target when it is simple enough for the quick path (kube/direct.ts), which
+   * spares a command that can use it loading the Kubernetes client; else undefined.
+   */
+  async direct(): Promise<DirectTarget | undefined> {
+    if (this.target === undefined) {
+      const { directTarget } = await import('./kube/direct.ts');
+      this.target = directTarget({ kubeconfig: this.kubeconfigPath, context: this.contextName }, this.io.env) ?? null;
+    }
+    return this.target ?? undefined;
+  }
+
   kubeConfig(): KubeConfig {
     this.kc ??= loadedKube().loadKubeConfig({ kubeconfig: this.kubeconfigPath, context: this.contextName });
     return this.kc;
@@ -70,15 +84,17 @@ export class Context {
 
   /** -n, else the kubeconfig context's namespace, else default. */
   get namespace(): string {
-    return this.namespaceFlag ?? loadedKube().contextNamespace(this.kubeConfig());
+    if (this.namespaceFlag !== undefined) return this.namespaceFlag;
+    return !kube && this.target ? this.target.namespace : loadedKube().contextNamespace(this.kubeConfig());
   }
 
+  /** The full client's connection (loaded now if the command had taken the quick path so far). */
   connection(): Promise<Connection> {
-    this.conn ??= loadedKube().connect({
+    this.conn ??= loadKube().then(() => loadedKube().connect({
       kubeconfig: this.kubeconfigPath,
       context: this.contextName,
-      trace: this.verbose ? (line) => this.io.stderr.write(`${this.chalk.dim(`krt: ${line}`)}\n`) : undefined,
-    });
+      trace: this.trace,
+    }));
     return this.conn;
   }
 
@@ -94,8 +110,14 @@ export class Context {
       signal: options.signal ?? this.signal,
     });
     derived.kc = this.kc;
+    derived.target = this.target;
     derived.conn = this.connection();
     return derived;
+  }
+
+  /** -v's log of API requests, on stderr; undefined without -v. */
+  get trace(): ((line: string) => void) | undefined {
+    return this.verbose ? (line) => this.io.stderr.write(`${this.chalk.dim(`krt: ${line}`)}\n`) : undefined;
   }
 
   out(text: string): void {

@@ -3,20 +3,18 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { Annotation, preciseMicroTime, type Run } from '../../lib/api.ts';
-import { Paths } from '../../lib/kube-client.ts';
+import { Annotation, isTerminal, preciseMicroTime, type Run } from '../../lib/api.ts';
+import { Paths } from '../../lib/api-paths.ts';
 import type { Command, ParsedArgs } from '../command.ts';
 import type { Context } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode, exitCodeForPhase } from '../exit-codes.ts';
 import { flagBoolean, flagString, flagStrings, isMachineFormat, OutputFormat, outputFlag } from '../flags.ts';
-import { followRun } from '../logs/follow.ts';
-import { LogWriter } from '../logs/writer.ts';
 import { ResourceName, renderObjects, toYaml } from '../output/print.ts';
 import { renderOutputs, runResultLine } from '../output/run-table.ts';
 import { buildRun, sourceText } from '../parse/run-spec.ts';
+import { DirectClient, HandOver, WatchHandOver } from '../kube/direct.ts';
 import { progressNotes } from '../progress.ts';
-import { detachedNote, waitForTerminal } from './wait-for-run.ts';
 
 /** File name inline source from stdin or --inline is written to, unless --entrypoint says otherwise. */
 export const DEFAULT_ENTRYPOINT = 'script';
@@ -47,6 +45,33 @@ async function readSource(
   return { inline: sourceText(bytes, `--file ${file}`), entrypoint: path.basename(file) };
 }
 
+/**
+ * The Run's terminal version (or the last seen if interrupted): over the quick path's connection
+ * while it can, else (--follow, or anything unusual on the way) with the full client.
+ */
+async function waitFor(ctx: Context, created: Run, follow: boolean, direct: DirectClient | undefined): Promise<Run> {
+  const notes = progressNotes(ctx);
+  const done = (r: Run) => {
+    notes(r);
+    return isTerminal(r.status?.phase);
+  };
+  let current = created;
+  if (direct) {
+    if (done(created)) return created;
+    try {
+      return await direct.watch(Paths.runs(ctx.namespace), created, done, ctx.signal);
+    } catch (err) {
+      if (!(err instanceof WatchHandOver)) throw err;
+      current = err.last as Run;
+    }
+  }
+  const conn = await ctx.connection();
+  if (!follow) return (await import('./wait-for-run.ts')).waitForTerminal(ctx, conn, current, notes);
+  const [{ followRun }, { LogWriter }] = await Promise.all([import('../logs/follow.ts'), import('../logs/writer.ts')]);
+  const writer = new LogWriter({ stdout: ctx.io.stdout, stderr: ctx.io.stderr, split: true, timestamps: false });
+  return followRun(ctx, conn, current, { stream: 'all' }, writer, { onRun: notes });
+}
+
 export const runCommand: Command = {
   name: 'run',
   summary: 'create a Run on a Runtime; --wait for it or --follow its output',
@@ -74,6 +99,8 @@ go to stderr so that stdout holds exactly what the workload wrote.`,
     { comment: 'Show the Run that would be created', line: 'run bash --dry-run -- date' },
   ],
   acceptsDashArgs: true,
+  // --follow streams logs, which needs the full client; create and --wait can take the quick path.
+  direct: (args) => !flagBoolean(args, 'follow'),
   flags: {
     file: {
       type: 'string',
@@ -200,36 +227,38 @@ go to stderr so that stdout holds exactly what the workload wrote.`,
       return ExitCode.Ok;
     }
 
-    const conn = await ctx.connection();
+    let final: Run;
     // The creationTimestamp has whole seconds; describe measures "Created to Scheduled" from this.
     run.metadata.annotations = { ...run.metadata.annotations, [Annotation.CreatedAt]: preciseMicroTime() };
-    const created = await conn.client.create<Run>(Paths.runs(ctx.namespace), run);
-    const name = created.metadata.name!;
-    if (!wait) {
-      ctx.out(
-        output
-          ? renderObjects([created], output, ResourceName.Run, true)
-          : `${ResourceName.Run}/${name} created\n`,
+    const target = follow ? undefined : await ctx.direct();
+    const direct = target && new DirectClient(target, ctx.trace);
+    try {
+      let created: Run | undefined;
+      try {
+        created = await direct?.create<Run>(Paths.runs(ctx.namespace), run);
+      } catch (err) {
+        // The server refused: the full client asks again and reports the answer in its own words.
+        if (!(err instanceof HandOver)) throw err;
+      }
+      created ??= await (await ctx.connection()).client.create<Run>(Paths.runs(ctx.namespace), run);
+      const name = created.metadata.name!;
+      if (!wait) {
+        ctx.out(
+          output
+            ? renderObjects([created], output, ResourceName.Run, true)
+            : `${ResourceName.Run}/${name} created\n`,
+        );
+        return ExitCode.Ok;
+      }
+      ctx.note(
+        `${ResourceName.Run}/${name} created; ${follow ? 'following its output' : 'waiting for it to finish'}`,
       );
-      return ExitCode.Ok;
-    }
-    ctx.note(
-      `${ResourceName.Run}/${name} created; ${follow ? 'following its output' : 'waiting for it to finish'}`,
-    );
-
-    let final: Run;
-    if (follow) {
-      const writer = new LogWriter({
-        stdout: ctx.io.stdout,
-        stderr: ctx.io.stderr,
-        split: true,
-        timestamps: false,
-      });
-      final = await followRun(ctx, conn, created, { stream: 'all' }, writer, { onRun: progressNotes(ctx) });
-    } else {
-      final = await waitForTerminal(ctx, conn, created, progressNotes(ctx));
+      final = await waitFor(ctx, created, follow, direct);
+    } finally {
+      direct?.close();
     }
     if (ctx.signal.aborted) {
+      const { detachedNote } = await import('./wait-for-run.ts');
       ctx.note(detachedNote(ctx, final));
       return ExitCode.Interrupted;
     }
