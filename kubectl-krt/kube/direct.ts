@@ -11,7 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { parse } from 'yaml';
+import { load } from 'js-yaml';
 import { CliError } from '../errors.ts';
 
 /** Where and how to connect, read from a simple kubeconfig. */
@@ -82,7 +82,8 @@ export function directTarget(
   const file = kubeconfigFile(options.kubeconfig, env);
   if (!file) return undefined;
   try {
-    const config = parse(readFileSync(file, 'utf8')) as Entry;
+    // client-node's own YAML reader: the quick path reads a kubeconfig exactly as the full client does.
+    const config = load(readFileSync(file, 'utf8')) as Entry;
     const contextName = options.context ?? config['current-context'];
     const context = named(config.contexts, contextName, 'context');
     if (!context || !only(context, CONTEXT_KEYS)) return undefined;
