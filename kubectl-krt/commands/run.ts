@@ -10,7 +10,7 @@ import type { Context } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode, exitCodeForPhase } from '../exit-codes.ts';
 import { flagBoolean, flagString, flagStrings, isMachineFormat, OutputFormat, outputFlag } from '../flags.ts';
-import { ResourceName, renderObjects, toYaml } from '../output/print.ts';
+import { ResourceName } from '../output/resource-name.ts';
 import { renderOutputs, runResultLine } from '../output/run-table.ts';
 import { buildRun, sourceText } from '../parse/run-spec.ts';
 import { DirectClient, HandOver, WatchHandOver } from '../kube/direct.ts';
@@ -222,7 +222,10 @@ go to stderr so that stdout holds exactly what the workload wrote.`,
     );
     for (const w of warnings) ctx.warn(w);
 
+    // The printers (and the YAML library) only when a Run is printed, not for run --wait's summary.
+    const printer = () => import('../output/print.ts');
     if (flagBoolean(args, 'dryRun')) {
+      const { renderObjects, toYaml } = await printer();
       ctx.out(output ? renderObjects([run], output, ResourceName.Run, true) : toYaml(run));
       return ExitCode.Ok;
     }
@@ -245,7 +248,7 @@ go to stderr so that stdout holds exactly what the workload wrote.`,
       if (!wait) {
         ctx.out(
           output
-            ? renderObjects([created], output, ResourceName.Run, true)
+            ? (await printer()).renderObjects([created], output, ResourceName.Run, true)
             : `${ResourceName.Run}/${name} created\n`,
         );
         return ExitCode.Ok;
@@ -263,7 +266,7 @@ go to stderr so that stdout holds exactly what the workload wrote.`,
       return ExitCode.Interrupted;
     }
 
-    if (output) ctx.out(renderObjects([final], output, ResourceName.Run, true));
+    if (output) ctx.out((await printer()).renderObjects([final], output, ResourceName.Run, true));
     else {
       const summary = runResultLine(final, ctx.chalk) + renderOutputs(final);
       // With --follow, stdout carries the workload's own output only.

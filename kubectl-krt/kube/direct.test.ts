@@ -141,14 +141,14 @@ await import(new URL('../main.ts', process.env.KRT_DIR).href);
       return { ...r, loaded };
     };
 
-    it('creates the Run and waits for it over one TLS connection, loading neither client-node nor undici', async () => {
+    it('creates the Run and waits for it over one TLS connection, loading neither client-node, undici nor the YAML printer', async () => {
       connections = 0;
       const r = await krt(['run', 'bash', '--wait', '--', 'true']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /run\.kruntimes\.io\/bash-x1 created; waiting for it to finish/);
       assert.match(r.stdout, /Succeeded/);
       assert.equal(connections, 1);
-      assert.ok(!r.loaded.some((p) => p === '@kubernetes/client-node' || p === 'undici'), r.loaded.join(' '));
+      assert.ok(!r.loaded.some((p) => ['@kubernetes/client-node', 'undici', 'yaml'].includes(p)), r.loaded.join(' '));
     });
 
     it('hands a refused create to the full client, which reports it as always', async () => {

@@ -1,6 +1,5 @@
 // Machine output: JSON, YAML and `kind.group/name`, on stdout only, the way kubectl prints them.
 import { stringify } from 'yaml';
-import { GROUP } from '../../lib/api.ts';
 import type { MachineFormat } from '../flags.ts';
 
 export function toJson(value: unknown): string {
@@ -16,16 +15,9 @@ export function asList(items: readonly unknown[]): unknown {
   return { apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } };
 }
 
-export const ResourceName = {
-  Run: `run.${GROUP}`,
-  Runtime: `runtime.${GROUP}`,
-  Workflow: `workflow.${GROUP}`,
-} as const;
+import { qualifiedName } from './resource-name.ts';
 
-/** `run.kruntimes.io/hello` */
-export function qualifiedName(resource: string, name: string | undefined): string {
-  return `${resource}/${name ?? ''}`;
-}
+export { qualifiedName, ResourceName } from './resource-name.ts';
 
 /** json and yaml print one object as itself and several as a List; name prints one line each. */
 export function renderObjects(
