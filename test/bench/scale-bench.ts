@@ -134,6 +134,7 @@ export async function benchScaleQueue(ctx: ScaleContext, n: number): Promise<unk
   const maxOutstanding = Math.max(...sampler.values('outstanding'));
   const peakIndex = sched.indexOf(Math.max(...sched));
   const schedIdle = idleRss('scheduler');
+  const atPeak = sampler.rows.find((r) => r.outstanding === maxOutstanding)?.[column('scheduler', 'rss_mb')] ?? schedIdle;
   const report = {
     mode: 'scale-queue',
     runs: n,
@@ -154,11 +155,13 @@ export async function benchScaleQueue(ctx: ScaleContext, n: number): Promise<unk
     schedulerRssMb: {
       idle: schedIdle,
       ...rssSummary(sched),
-      atPeakOutstanding: sched[sampler.rows.findIndex((r) => r.outstanding === maxOutstanding)],
+      atPeakOutstanding: atPeak,
       peakAtSeconds: sampler.rows[peakIndex]?.t_s,
     },
+    // At the moment the queue was longest: the RSS later in the drain also holds garbage not yet
+    // given back, not queued Runs.
     schedulerKbPerQueuedRun:
-      maxOutstanding > 0 ? round(((Math.max(...sched) - schedIdle) * 1024) / maxOutstanding, 2) : undefined,
+      maxOutstanding > 0 ? round(((atPeak - schedIdle) * 1024) / maxOutstanding, 2) : undefined,
     controllerRssMb: { idle: idleRss('controller'), ...rssSummary(ctrl) },
     loadAverage: { atStart: loadAtStart.map((x) => round(x, 2)), atEnd: os.loadavg().map((x) => round(x, 2)) },
   };
