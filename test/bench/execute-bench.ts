@@ -162,8 +162,15 @@ for my $i (1 .. $n) {
 
 const INTERPRETER = {
   bash: (command: string) => [resolveExecutable('bash'), '-c', command],
-  python: (command: string) => [resolveExecutable('python3'), '-u', '-c', command],
+  // The interpreter itself, as the python runtime resolves it (a pyenv shim costs ~100 ms a start).
+  python: (command: string) => [realPython(), '-u', '-c', command],
 } as const;
+
+function realPython(): string | undefined {
+  const python = resolveExecutable(process.env.KRUNTIME_PYTHON || 'python3');
+  if (python === undefined) return undefined;
+  return execFileSync(python, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim() || python;
+}
 
 /** Per-execution ms of the floor, or undefined without perl. */
 function floorSamples(command: string, count: number): number[] | undefined {
