@@ -154,7 +154,8 @@ export class DirectClient {
         else socket.once('secureConnect', () => (connected = true));
       });
       req.on('error', (err) => {
-        this.trace(`${method} ${this.target.server}${path} failed in ${Math.round(performance.now() - started)} ms`);
+        // A watch this client stopped (the awaited version came) is no failure to log.
+        if (!signal?.aborted) this.trace(`${method} ${this.target.server}${path} failed in ${Math.round(performance.now() - started)} ms`);
         // Nothing reached the server before the connection was up: the full client can try it all again.
         reject(connected ? err : new HandOver(`could not connect: ${err.message}`));
       });
