@@ -48,7 +48,7 @@ const components: Array<{ name: string; make: () => Component }> = [];
 // One informer cache per process, shared by the controllers on the frame (lib/controller).
 const cache = new SharedCache(client);
 if (role !== Role.Controller)
-  components.push({ name: 'kruntimes-scheduler', make: () => new Scheduler({ client }) });
+  components.push({ name: 'kruntimes-scheduler', make: () => new Scheduler({ client, cache, registry: operatorRegistry }) });
 if (role !== Role.Scheduler) {
   components.push({
     name: 'kruntimes-controller',

@@ -1,176 +1,173 @@
-// The scheduler loop: keeps indexes of Pending and active Runs from informers, and on every
-// change that can matter re-decides the affected (namespace, runtime) at once.
+// The scheduler on the controller frame (lib/controller). The key is a (namespace, runtime): a
+// Run's events enqueue its runtime, a Runtime Pod's its Runtime's (label kruntimes.io/runtime),
+// a Runtime's its own. Each reconcile reads that runtime's queue of Pending Runs and its pods'
+// active Runs from the shared cache (through RunIndex), asks the pure decide what to do, writes the
+// assignments, refusals and cancellations at once (merge patches with the read resourceVersion as
+// precondition, through a status writer like lib/controller's, whose copies stand in for the
+// cache until the watch catches up) and returns: a lost race requeues with backoff, a retry
+// backoff that ends requeues at that moment, and Runs left waiting are looked at again after
+// RESYNC_MS (a heartbeat going stale has no event of its own).
+//
+// Telling a waiting Run why it waits (AtCapacity, NoReadyPod, RuntimeNotFound) is a second,
+// lower-priority controller keyed by Run: with 10,000 Runs queued behind a full Runtime, those
+// writes must not hold up the assignment of a slot that just freed.
+//
+// The Run cache keeps only what the scheduler reads (run-view.ts), so a queued Run costs a few
+// hundred bytes of the scheduler's memory rather than its whole object.
 import type { V1Pod } from '@kubernetes/client-node';
-import { ACTIVE_PHASES, Label, Reason, type Run, RunPhase, type Runtime } from '../../lib/api.ts';
-import { createInformer, type Informer } from '../../lib/informer.ts';
+import type { Registry } from 'prom-client';
+import { ACTIVE_PHASES, isTerminal, Label, Reason, type Run, RunPhase, type Runtime } from '../../lib/api.ts';
+import { Controller, objectKey, type Result, splitKey } from '../../lib/controller/controller.ts';
+import type { SharedCache } from '../../lib/controller/shared-cache.ts';
+import { StatusConflictError } from '../../lib/controller/status-writer.ts';
+import type { Informer } from '../../lib/informer.ts';
 import { isConflict, isNotFound, type KubeClient, newerOf, Paths } from '../../lib/kube-client.ts';
-import { errorMessage, logger } from '../../lib/log.ts';
+import { logger } from '../../lib/log.ts';
+import { addAmounts, type ResourceAmounts, runRequests, runtimeCapacity } from '../../lib/resources.ts';
 import { phaseOf, scheduledStatus, terminalStatus, waitingStatus } from '../../lib/run-status.ts';
 import { schedulerMetrics } from '../metrics.ts';
-import { addAmounts, type ResourceAmounts, runRequests, runtimeCapacity } from '../../lib/resources.ts';
 import { decide, nextRetryMs, type SchedulingAction } from './decide.ts';
 import { podView } from './pod-view.ts';
+import { RunIndex, scopedKey } from './run-index.ts';
+import { SCHEDULER_RUN_VIEW, schedulerRunView } from './run-view.ts';
 
 const log = logger.child({ component: 'scheduler' });
-const RESYNC_MS = 5000;
 
-const keyOf = (namespace: string, runtime: string) => `${namespace}/${runtime}`;
+/**
+ * lib/controller's StatusWriter for Run status merge patches (lib/run-status.ts's transitions are
+ * patches: null removes a field): the read resourceVersion as precondition, a lost race as
+ * StatusConflictError, and the written copy standing in for the cache until it catches up.
+ * TODO(lead): StatusWriter.mergePatch does the same once it is committed; use it then.
+ */
+class RunStatusWriter {
+  private readonly client: KubeClient;
+  private readonly written = new Map<string, Run>();
+  constructor(client: KubeClient) {
+    this.client = client;
+  }
+  latest(cached: Run): Run {
+    const mine = this.written.get(cached.metadata.uid ?? '');
+    if (!mine) return cached;
+    const fresher = newerOf(cached, mine);
+    if (fresher === cached) this.written.delete(cached.metadata.uid ?? '');
+    return fresher;
+  }
+  forget(uid: string | undefined): void {
+    if (uid) this.written.delete(uid);
+  }
+  async mergePatch(run: Run, patch: unknown): Promise<Run | undefined> {
+    const { namespace, name, resourceVersion } = run.metadata;
+    try {
+      const written = await this.client.mergePatch<Run>(Paths.runStatus(namespace!, name!), {
+        metadata: { resourceVersion },
+        status: patch,
+      });
+      this.written.set(written.metadata.uid ?? '', written);
+      return written;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      if (isConflict(err)) throw new StatusConflictError(`${namespace}/${name}`);
+      throw err;
+    }
+  }
+}
+/** How soon Runs left waiting are decided again without an event (a pod's heartbeat going stale). */
+export const RESYNC_MS = 5000;
+
+/** The runtime key of a Runtime Pod's events. */
+const podRuntimeKey = (p: V1Pod) => {
+  const runtime = p.metadata?.labels?.[Label.Runtime];
+  return runtime && p.metadata?.namespace ? scopedKey(p.metadata.namespace, runtime) : undefined;
+};
 
 export class Scheduler {
-  private readonly client: KubeClient;
-  private runs!: Informer<Run>;
-  private pods!: Informer<V1Pod>;
-  private runtimes!: Informer<Runtime>;
-  /** Pending Runs by namespace/runtime, keyed by uid. */
-  private readonly pending = new Map<string, Map<string, Run>>();
-  /** Active Run uids by namespace/pod. */
-  private readonly active = new Map<string, Set<string>>();
-  private readonly activePodOf = new Map<string, string>();
-  /** Assignments written but not yet seen in the cache: run uid → namespace/pod. */
-  private readonly inFlight = new Map<string, string>();
-  /** The freshest copy seen of each Run. */
-  private readonly known = new Map<string, Run>();
-  /** Waiting explanations already written: run uid → reason+message. */
-  private readonly explained = new Map<string, string>();
-  private readonly dirty = new Set<string>();
-  private flushScheduled = false;
-  private resyncTimer?: NodeJS.Timeout;
-  /** One timer per namespace/runtime for the earliest retry backoff ending there. */
-  private readonly retryTimers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly runs: Informer<Run>;
+  private readonly pods: Informer<V1Pod>;
+  private readonly runtimes: Informer<Runtime>;
+  private readonly index = new RunIndex();
+  private readonly status: RunStatusWriter;
+  private readonly controller: Controller;
+  private readonly explainer: Controller;
+  /** What each waiting Run (namespace/name) is to be told, until it is written or moot. */
+  private readonly explanations = new Map<string, { reason: string; message: string }>();
 
-  constructor(options: { client: KubeClient }) {
-    this.client = options.client;
+  constructor(options: { client: KubeClient; cache: SharedCache; registry: Registry }) {
+    const { cache } = options;
+    this.runs = cache.informer<Run>(Paths.runs(), {
+      transform: { name: SCHEDULER_RUN_VIEW, apply: schedulerRunView as (o: never) => unknown },
+    });
+    this.pods = cache.informer<V1Pod>(Paths.pods(), { labelSelector: Label.Runtime });
+    this.runtimes = cache.informer<Runtime>(Paths.runtimes());
+    this.status = new RunStatusWriter(options.client);
+    // The index first: the controller's handlers, registered next, may reconcile at once.
+    this.runs.on('add', (r) => this.index.upsert(r));
+    this.runs.on('update', (r) => {
+      this.index.upsert(r);
+      if (isTerminal(r.status?.phase)) this.status.forget(r.metadata.uid);
+    });
+    this.runs.on('delete', (r) => {
+      this.index.remove(r);
+      this.status.forget(r.metadata.uid);
+    });
+    this.controller = new Controller({
+      name: 'scheduler',
+      cache,
+      registry: options.registry,
+      reconcile: (key) => this.reconcile(key),
+      // One key per runtime: a burst of events for it collapses into one decision.
+      concurrency: 4,
+      baseDelayMs: 20,
+      maxDelayMs: 5000,
+    })
+      .watch(this.runs, (r) => scopedKey(r.metadata.namespace!, r.spec.runtime))
+      .watch(this.pods, podRuntimeKey)
+      .watch(this.runtimes, objectKey);
+    this.explainer = new Controller({
+      name: 'scheduler-explain',
+      cache,
+      registry: options.registry,
+      reconcile: (key) => this.explain(key),
+      concurrency: 2,
+    });
   }
 
   async start(): Promise<void> {
-    const client = this.client;
-    this.runs = createInformer<Run>({ client, path: Paths.runs() });
-    this.pods = createInformer<V1Pod>({ client, path: Paths.pods(), labelSelector: Label.Runtime });
-    this.runtimes = createInformer<Runtime>({ client, path: Paths.runtimes() });
-    this.runs.on('add', (r) => this.onRun(r));
-    this.runs.on('update', (r) => this.onRun(r));
-    this.runs.on('delete', (r) => this.onRunDeleted(r));
-    for (const ev of ['add', 'update', 'delete'] as const) {
-      this.pods.on(ev, (p) => this.touch(p.metadata?.namespace, p.metadata?.labels?.[Label.Runtime]));
-      this.runtimes.on(ev, (rt) => this.touch(rt.metadata.namespace, rt.metadata.name));
-    }
-    await Promise.all([this.pods.start(), this.runtimes.start()]);
-    await this.runs.start();
-    this.resyncTimer = setInterval(() => {
-      for (const key of this.pending.keys()) this.dirty.add(key);
-      this.scheduleFlush();
-    }, RESYNC_MS);
+    await this.explainer.start();
+    await this.controller.start();
     log.info('scheduler started');
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.resyncTimer);
-    for (const { timer } of this.retryTimers.values()) clearTimeout(timer);
-    await Promise.all([this.runs?.stop(), this.pods?.stop(), this.runtimes?.stop()]);
+    await Promise.all([this.controller.stop(), this.explainer.stop()]);
   }
 
-  private onRun(event: Run): void {
-    const uid = event.metadata.uid!;
-    // A GET after a conflict can be ahead of the watch: never step back to an older copy.
-    const known = this.known.get(uid);
-    const run = known ? newerOf(event, known) : event;
-    if (run !== event) return;
-    this.known.set(uid, run);
-    const ns = run.metadata.namespace!;
-    const key = keyOf(ns, run.spec.runtime);
-    const phase = phaseOf(run);
-    if (phase === RunPhase.Pending) {
-      const m = this.pending.get(key) ?? new Map<string, Run>();
-      this.pending.set(key, m);
-      m.set(uid, run);
-      this.touch(ns, run.spec.runtime);
-    } else {
-      this.pending.get(key)?.delete(uid);
+  private async reconcile(key: string): Promise<Result | void> {
+    const { namespace, name: runtime } = splitKey(key);
+    // What each pod holds: the requests of its active Runs, including assignments written but not
+    // yet in the cache (the writer's copy of a Run the cache still shows Pending).
+    const inUse = new Map<string, ResourceAmounts>();
+    const hold = (pod: string, run: Run) => inUse.set(pod, addAmounts(inUse.get(pod) ?? {}, runRequests(run.spec)));
+    const pending: Run[] = [];
+    for (const cached of this.index.pending(key)) {
+      const run = this.status.latest(cached);
+      const phase = phaseOf(run);
+      if (phase === RunPhase.Pending) pending.push(run);
+      else if (ACTIVE_PHASES.has(phase) && run.status?.assignedPod) hold(run.status.assignedPod, run);
     }
-    if (phase !== RunPhase.Pending) {
-      this.inFlight.delete(uid);
-      this.explained.delete(uid);
-    }
-    const prevPod = this.activePodOf.get(uid);
-    const pod =
-      ACTIVE_PHASES.has(phase) && run.status?.assignedPod ? keyOf(ns, run.status.assignedPod) : undefined;
-    if (prevPod !== pod) {
-      if (prevPod) {
-        this.active.get(prevPod)?.delete(uid);
-        this.touch(ns, run.spec.runtime); // a slot freed up
-      }
-      if (pod) {
-        const s = this.active.get(pod) ?? new Set<string>();
-        this.active.set(pod, s);
-        s.add(uid);
-        this.activePodOf.set(uid, pod);
-      } else {
-        this.activePodOf.delete(uid);
-      }
-    }
-  }
-
-  private onRunDeleted(run: Run): void {
-    const uid = run.metadata.uid!;
-    this.known.delete(uid);
-    this.pending.get(keyOf(run.metadata.namespace!, run.spec.runtime))?.delete(uid);
-    this.inFlight.delete(uid);
-    this.explained.delete(uid);
-    const prevPod = this.activePodOf.get(uid);
-    if (prevPod) {
-      this.active.get(prevPod)?.delete(uid);
-      this.activePodOf.delete(uid);
-    }
-    this.touch(run.metadata.namespace, run.spec.runtime);
-  }
-
-  private touch(namespace: string | undefined, runtime: string | undefined): void {
-    if (!namespace || !runtime) return;
-    const key = keyOf(namespace, runtime);
-    if (!this.pending.get(key)?.size) return;
-    this.dirty.add(key);
-    this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    // setImmediate batches a burst of watch events into one decision per runtime.
-    setImmediate(() => {
-      this.flushScheduled = false;
-      const keys = [...this.dirty];
-      this.dirty.clear();
-      for (const key of keys) this.reconcile(key);
-    });
-  }
-
-  private reconcile(key: string): void {
-    const [namespace, runtime] = key.split('/') as [string, string];
-    const pending = [...(this.pending.get(key)?.values() ?? [])]
-      .filter((r) => !this.inFlight.has(r.metadata.uid!))
-      .sort(
-        (a, b) =>
-          (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
-          a.metadata.name!.localeCompare(b.metadata.name!),
-      );
     if (pending.length === 0) return;
-    // What each pod holds: the requests of its active Runs and of the assignments in flight.
-    const inUseByPod = new Map<string, ResourceAmounts>();
-    const hold = (podKey: string, uid: string) => {
-      const run = this.known.get(uid);
-      if (!run) return;
-      inUseByPod.set(podKey, addAmounts(inUseByPod.get(podKey) ?? {}, runRequests(run.spec)));
-    };
-    for (const [uid, podKey] of this.inFlight) if (podKey) hold(podKey, uid);
     const pods = this.pods
       .list(namespace)
       .filter((p) => p.metadata?.labels?.[Label.Runtime] === runtime)
       .map((p) => {
-        const podKey = keyOf(namespace, p.metadata!.name!);
-        for (const uid of this.active.get(podKey) ?? []) if (!this.inFlight.has(uid)) hold(podKey, uid);
-        return podView(p, inUseByPod.get(podKey) ?? {});
+        const name = p.metadata!.name!;
+        for (const cached of this.index.active(scopedKey(namespace, name))) {
+          const run = this.status.latest(cached);
+          if (ACTIVE_PHASES.has(phaseOf(run)) && run.status?.assignedPod === name) hold(name, run);
+        }
+        return podView(p, inUse.get(name) ?? {});
       });
     const rt = this.runtimes.get(runtime, namespace);
+    const nowMs = Date.now();
     const actions = decide({
       namespace,
       runtime,
@@ -178,92 +175,70 @@ export class Scheduler {
       runtimeCapacity: rt && runtimeCapacity(rt.spec),
       pending,
       pods,
-      nowMs: Date.now(),
+      nowMs,
     });
-    for (const action of actions) this.apply(key, action);
-    this.wakeForRetry(key, pending);
+    const writes: Array<Promise<void>> = [];
+    let waiting = 0;
+    for (const action of actions) {
+      if (action.type === 'wait') {
+        waiting++;
+        const runKey = objectKey(action.run);
+        this.explanations.set(runKey, { reason: action.reason, message: action.message });
+        this.explainer.enqueue(runKey);
+      } else writes.push(this.apply(action));
+    }
+    const results = await Promise.allSettled(writes);
+    const failed = results.filter((r) => r.status === 'rejected').map((r) => r.reason as unknown);
+    // Another write won a race: decide again from the fresher copy the watch brings (with backoff).
+    if (failed.length > 0) throw failed.find((e) => !(e instanceof StatusConflictError)) ?? failed[0];
+    const retryAt = nextRetryMs(pending, Date.now());
+    const after = [retryAt !== undefined ? retryAt - Date.now() + 1 : undefined, waiting > 0 ? RESYNC_MS : undefined]
+      .filter((ms): ms is number => ms !== undefined)
+      .sort((a, b) => a - b)[0];
+    if (after !== undefined) return { requeueAfterMs: after };
   }
 
-  /** Re-decide the moment the earliest backoff ends, not at the next resync. */
-  private wakeForRetry(key: string, pending: Run[]): void {
-    const at = nextRetryMs(pending, Date.now());
-    const current = this.retryTimers.get(key);
-    if (at === undefined || (current && current.at <= at && current.at > Date.now())) return;
-    if (current) clearTimeout(current.timer);
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(key);
-      this.dirty.add(key);
-      this.scheduleFlush();
-    }, at - Date.now() + 1);
-    timer.unref();
-    this.retryTimers.set(key, { at, timer });
-  }
-
-  private apply(key: string, action: SchedulingAction): void {
+  private async apply(action: Exclude<SchedulingAction, { type: 'wait' }>): Promise<void> {
     const { run } = action;
     const uid = run.metadata.uid!;
     let status: Run['status'];
-    if (action.type === 'assign') {
-      this.inFlight.set(uid, keyOf(run.metadata.namespace!, action.pod.name));
-      status = scheduledStatus(run, action.pod);
-    } else if (action.type === 'refuse') {
-      this.inFlight.set(uid, '');
+    if (action.type === 'assign') status = scheduledStatus(run, action.pod);
+    else if (action.type === 'refuse') {
       status = terminalStatus(run, { phase: RunPhase.Failed, reason: action.reason, message: action.message });
       log.info('refused', { run: run.metadata.name, uid, message: action.message });
-    } else if (action.type === 'cancel') {
-      this.inFlight.set(uid, '');
+    } else
       status = terminalStatus(run, {
         phase: RunPhase.Cancelled,
         reason: Reason.Cancelled,
         message: 'cancelled before it was scheduled',
       });
-    } else {
-      const said = `${action.reason}\n${action.message}`;
-      if (this.explained.get(uid) === said) return;
-      this.explained.set(uid, said);
-      status = waitingStatus(run, action.reason, action.message);
+    const written = await this.status.mergePatch(run, status);
+    if (!written || action.type !== 'assign') return;
+    log.debug('assigned', { run: run.metadata.name, uid, pod: action.pod.name });
+    schedulerMetrics.assignments.inc();
+    const since = Math.max(
+      Date.parse(run.metadata.creationTimestamp ?? '') || 0,
+      Date.parse(run.status?.retryAfter ?? '') || 0,
+    );
+    if (since) schedulerMetrics.queueWait.observe(Math.max(0, Date.now() - since) / 1000);
+  }
+
+  /** Writes a waiting Run's explanation, unless it no longer waits or already says so. */
+  private async explain(runKey: string): Promise<Result | void> {
+    const want = this.explanations.get(runKey);
+    const { namespace, name } = splitKey(runKey);
+    const cached = this.runs.get(name, namespace);
+    const run = cached && this.status.latest(cached);
+    if (!want || !run || phaseOf(run) !== RunPhase.Pending) {
+      this.explanations.delete(runKey);
+      return;
     }
-    this.client
-      .mergePatch(Paths.runStatus(run.metadata.namespace!, run.metadata.name!), {
-        metadata: { resourceVersion: run.metadata.resourceVersion },
-        status,
-      })
-      .then(
-        () => {
-          if (action.type === 'assign') {
-            log.debug('assigned', { run: run.metadata.name, uid, pod: action.pod.name });
-            schedulerMetrics.assignments.inc();
-            const since = Math.max(
-              Date.parse(run.metadata.creationTimestamp ?? '') || 0,
-              Date.parse(run.status?.retryAfter ?? '') || 0,
-            );
-            if (since) schedulerMetrics.queueWait.observe(Math.max(0, Date.now() - since) / 1000);
-          }
-        },
-        async (err) => {
-          this.inFlight.delete(uid);
-          this.explained.delete(uid);
-          if (isNotFound(err)) return;
-          if (isConflict(err)) {
-            log.debug('status write conflict', {
-              run: run.metadata.name,
-              type: action.type,
-              rv: run.metadata.resourceVersion,
-            });
-            // Decide again from the current object rather than spin on a cache that lags behind.
-            try {
-              this.onRun(await this.client.get<Run>(Paths.run(run.metadata.namespace!, run.metadata.name!)));
-            } catch (e) {
-              if (isNotFound(e)) return;
-            }
-            this.dirty.add(key);
-            this.scheduleFlush();
-            return;
-          }
-          log.warn('status write failed', { run: run.metadata.name, uid, error: errorMessage(err) });
-          this.dirty.add(key);
-          setTimeout(() => this.scheduleFlush(), 500).unref();
-        },
-      );
+    if (run.status?.reason === want.reason && run.status?.message === want.message) {
+      this.explanations.delete(runKey);
+      return;
+    }
+    await this.status.mergePatch(run, waitingStatus(run, want.reason, want.message));
+    // A newer explanation that arrived meanwhile stays: the queue runs this key again for it.
+    if (this.explanations.get(runKey) === want) this.explanations.delete(runKey);
   }
 }
