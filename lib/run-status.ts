@@ -130,14 +130,13 @@ export function retryStatus(
   const message = boundMessage(
     `attempt ${attempt} of ${max} ended ${outcome.reason}: ${outcome.message}; retrying in ${retry.delaySeconds}s`,
   );
-  let conditions = run.status?.conditions;
-  if (conditions?.some((c) => c.type === RunConditionType.Running)) {
-    conditions = setCondition(
-      conditions,
-      { type: RunConditionType.Running, status: 'False', reason: outcome.reason, message },
-      now,
-    );
-  }
+  // The attempt ran (a retry ends an attempt that executed), also when it ended within its claim
+  // window and was never written Running: the Running condition carries why it ended.
+  let conditions = setCondition(
+    run.status?.conditions,
+    { type: RunConditionType.Running, status: 'False', reason: outcome.reason, message },
+    now,
+  );
   conditions = setCondition(
     conditions,
     { type: RunConditionType.Scheduled, status: 'False', reason: Reason.RetryBackoff, message },

@@ -21,14 +21,14 @@ export const runtimedMetrics = {
   }),
   duration: new Histogram({
     name: 'kruntimes_runtimed_attempt_duration_seconds',
-    help: 'From the claim to the end of the attempt, by result.',
+    help: 'From the start of the execution (or the claim) to the end of the attempt, by result.',
     labelNames: ['result'] as const,
     buckets: DURATION_BUCKETS,
     registers: [runtimedRegistry],
   }),
   claimWait: new Histogram({
     name: 'kruntimes_runtimed_claim_wait_seconds',
-    help: 'From the assignment (scheduledTime) to the claim.',
+    help: 'From the assignment (scheduledTime) to the start of the execution, or to the claim when it comes first.',
     buckets: DURATION_BUCKETS,
     registers: [runtimedRegistry],
   }),

@@ -1,23 +1,33 @@
-// runtimed: claims the Runs the scheduler assigned to this pod, runs them on the local Runtime
-// Server, and writes their status. One watch (Runs whose status.assignedPod is this pod) drives it.
-import { isTerminal, microTime, Reason, type Run, RunPhase } from '../lib/api.ts';
+// runtimed's loop: the Runs the scheduler assigned to this pod, reconciled one key at a time on
+// the controller frame (lib/controller: shared cache, keyed work queue, precondition-checked
+// status writes). Each reconcile asks the attempt lifecycle (attempt.ts, pure) for the next step
+// and performs it: a status write (claim, end of the attempt) inline, or a background step
+// (prepare, execute and wait, cancel) whose report updates the record and requeues the key.
+import { microTime, Reason, type Run, RunPhase } from '../lib/api.ts';
+import { Controller, objectKey, type Result, splitKey } from '../lib/controller/controller.ts';
+import { SharedCache } from '../lib/controller/shared-cache.ts';
+import { StatusConflictError, StatusWriter } from '../lib/controller/status-writer.ts';
 import { EventAction, EventType, recordEvent } from '../lib/events.ts';
-import { createInformer, type Informer } from '../lib/informer.ts';
-import { isConflict, isNotFound, KubeApiError, type KubeClient, newerOf, Paths } from '../lib/kube-client.ts';
+import type { Informer } from '../lib/informer.ts';
+import { KubeApiError, type KubeClient, newerOf, Paths } from '../lib/kube-client.ts';
 import { errorMessage, type Logger, logger } from '../lib/log.ts';
-import {
-  endOfAttemptStatus,
-  type Outcome,
-  type RunStatusPatch,
-  rescheduleStatus,
-  runningStatus,
-} from '../lib/run-status.ts';
+import { endOfAttemptStatus, type RunStatusPatch, rescheduleStatus, runningStatus } from '../lib/run-status.ts';
 import { type RuntimeServerClient, RuntimeServerError } from '../lib/runtime-client.ts';
-import type { StatusResponse } from '../lib/runtime-proto.ts';
-import { decideRunAction } from './decide.ts';
+import { isFinishedState } from '../lib/runtime-proto.ts';
+import type { RunArtifacts } from './artifacts/run-artifacts.ts';
+import {
+  advance,
+  type Attempt,
+  attemptKey,
+  decide,
+  type Ending,
+  isMine,
+  newAttempt,
+  type Report,
+  Stage,
+} from './attempt.ts';
 import type { LogStore } from './log-store.ts';
-import { runtimedMetrics } from './metrics.ts';
-import type { RunArtifacts, StoredArtifacts } from './artifacts/run-artifacts.ts';
+import { runtimedMetrics, runtimedRegistry } from './metrics.ts';
 import { outcomeOf, waitFailedOutcome } from './outcome.ts';
 import { RunOutputs } from './run-output.ts';
 import {
@@ -31,13 +41,10 @@ import {
 
 const FINISHED_MEMORY = 10_000;
 const EVENT_REPORTER = 'kruntimes.io/runtimed';
-
-/**
- * Identifies one assignment of a Run: a retry, or a rescheduled attempt that keeps its number,
- * landing on this pod again is new work (scheduledTime is written anew by every assignment).
- */
-const attemptKey = (run: Run) =>
-  `${run.metadata.uid}/${run.status?.attempt ?? 0}/${run.status?.scheduledTime ?? ''}`;
+/** Steps one reconcile takes before yielding the key (each step changes the record or the Run). */
+const STEPS_PER_RECONCILE = 8;
+/** Ending writes the apiserver refuses (not one it could not serve) before giving the Run up. */
+const MAX_REFUSALS = 3;
 
 export interface RuntimedOptions {
   client: KubeClient;
@@ -52,24 +59,30 @@ export interface RuntimedOptions {
   onServerUnavailable?: () => void;
   /** Collects and stores $KRUNTIME_ARTIFACTS_DIR after an execution. */
   artifacts: RunArtifacts;
-}
-
-/** What runtimed knows about a Run it is handling right now. */
-interface Execution {
-  uid: string;
-  name: string;
-  stage: 'claiming' | 'executing' | 'finishing';
-  cancelSent: boolean;
-  /** The attempt this execution belongs to. */
-  attempt: number;
+  /** Runs handled at once (reconcile workers); executions themselves run in the background. */
+  concurrency?: number;
+  /** The cache and Run informer to use instead of a watch of the apiserver (unit tests). */
+  watch?: { cache: SharedCache; runs: Informer<Run> };
 }
 
 export class Runtimed {
   private readonly o: RuntimedOptions;
-  private runs!: Informer<Run>;
-  private readonly executions = new Map<string, Execution>();
-  /** Runs this runtimed finished recently: late watch events for them must not look like work to adopt. */
+  private readonly cache: SharedCache;
+  private readonly runs: Informer<Run>;
+  private readonly writer: StatusWriter<Run>;
+  private readonly controller: Controller;
+  /** The attempts this runtimed holds, by Run key. */
+  private readonly attempts = new Map<string, Attempt>();
+  /** The Run as the artifact step last patched it (its finalizer), by uid: fresher than the cache. */
+  private readonly patched = new Map<string, Run>();
+  /** Cleanup of an attempt's workspace and execution, by uid: the next attempt's prepare waits for it. */
+  private readonly cleanups = new Map<string, Promise<void>>();
+  /** Refused ending writes, by Run key. */
+  private readonly refusals = new Map<string, number>();
+  /** Assignments this runtimed ended: late watch events for them must not look like work. */
   private readonly finished = new Set<string>();
+  /** Runs assigned here before this runtimed started (uids): an earlier runtimed may have started them. */
+  private readonly listedAtStart = new Set<string>();
   private readonly log: Logger;
   private readonly outputs: RunOutputs;
   private accepting = true;
@@ -79,400 +92,394 @@ export class Runtimed {
     this.o = options;
     this.log = logger.child({ component: 'runtimed', pod: options.podName });
     this.outputs = new RunOutputs({ server: options.server, store: options.logStore, log: this.log });
+    this.cache = options.watch?.cache ?? new SharedCache(options.client);
+    // Leaving the field selector means the Run is no longer ours (retried elsewhere, or deleted):
+    // the cache drops it and the next reconcile stops whatever still runs.
+    this.runs =
+      options.watch?.runs ??
+      this.cache.informer<Run>(Paths.runs(options.namespace), {
+        fieldSelector: `status.assignedPod=${options.podName}`,
+      });
+    this.runs.on('delete', (r) => this.writer.forget(r.metadata.uid));
+    this.writer = new StatusWriter<Run>(options.client, Paths.runStatus);
+    this.controller = new Controller({
+      name: 'runtimed',
+      cache: this.cache,
+      registry: runtimedRegistry,
+      reconcile: (key) => this.reconcile(key),
+      concurrency: options.concurrency ?? 64,
+      baseDelayMs: 50,
+      // An apiserver that cannot be reached is waited out, however long, at this pace: giving up
+      // would leave the Run assigned to a healthy pod that no longer runs it.
+      maxDelayMs: 5000,
+    }).watch(this.runs, objectKey);
   }
 
+  /** Attempts held, and once the pod is terminating the assignments still to hand back. */
   get activeCount(): number {
-    return this.executions.size;
+    let n = this.attempts.size;
+    if (!this.accepting)
+      for (const run of this.runs.list())
+        if (
+          run.status?.phase === RunPhase.Scheduled &&
+          isMine(run, this.o.podName, this.o.podUID) &&
+          !this.attempts.has(objectKey(run))
+        )
+          n++;
+    return n;
   }
 
   async start(): Promise<void> {
-    this.runs = createInformer<Run>({
-      client: this.o.client,
-      path: Paths.runs(this.o.namespace),
-      fieldSelector: `status.assignedPod=${this.o.podName}`,
-    });
-    this.runs.on('add', (r) => this.onRun(r));
-    this.runs.on('update', (r) => this.onRun(r));
-    // Leaving the field selector means the Run is no longer ours (the reaper retried it elsewhere,
-    // or it was deleted): stop executing it, it must not run twice at the same time.
-    this.runs.on('delete', (r) => this.onUnassigned(r));
-    await this.runs.start();
+    await this.cache.waitForSync([this.runs as Informer<unknown>]);
+    for (const run of this.runs.list()) this.listedAtStart.add(run.metadata.uid!);
+    await this.controller.start();
     this.synced = true;
     this.log.info('runtimed watching assigned Runs');
   }
 
-  /** Stop taking new Runs (pod terminating); running ones finish. */
+  /** Stop taking new Runs (pod terminating): unstarted ones are handed back, running ones claimed and finished. */
   stopAccepting(): void {
     this.accepting = false;
+    for (const run of this.runs.list()) this.controller.enqueue(objectKey(run));
   }
 
   async stop(): Promise<void> {
-    await this.runs?.stop();
+    await this.controller.stop();
+    await this.cache.stop();
   }
 
-  private onRun(run: Run): void {
-    const action = decideRunAction({
-      run,
-      podName: this.o.podName,
-      podUID: this.o.podUID,
-      local: this.executions.get(run.metadata.uid!),
-      finished: this.finished.has(attemptKey(run)),
-      accepting: this.accepting,
-    });
-    switch (action) {
-      case 'claim':
-        void this.claimAndExecute(run);
-        break;
-      case 'cancel-unstarted':
-        void this.finishUnstarted(run);
-        break;
-      case 'cancel':
-        void this.cancel(run);
-        break;
-      case 'adopt':
-        void this.adopt(run);
-        break;
-      case 'none':
-        break;
+  private async reconcile(key: string): Promise<Result | void> {
+    const { namespace, name } = splitKey(key);
+    for (let i = 0; i < STEPS_PER_RECONCILE; i++) {
+      const cached = this.runs.get(name, namespace);
+      const run = cached && this.writer.latest(cached);
+      const attempt = this.attempts.get(key);
+      const step = decide({
+        run,
+        attempt,
+        podName: this.o.podName,
+        podUID: this.o.podUID,
+        accepting: this.accepting,
+        finished: run !== undefined && this.finished.has(attemptKey(run)),
+        listedAtStart: run !== undefined && this.listedAtStart.has(run.metadata.uid!),
+        nowMs: Date.now(),
+      });
+      switch (step.type) {
+        case 'none':
+          return step.requeueAfterMs === undefined ? undefined : { requeueAfterMs: step.requeueAfterMs };
+        case 'start':
+          this.begin(key, run!, step);
+          break;
+        case 'adopt':
+          this.adopt(key, run!);
+          break;
+        case 'claim':
+          if (!(await this.claim(key, run!, attempt!))) return;
+          break;
+        case 'execute':
+          this.execute(key, run!, attempt!);
+          break;
+        case 'cancel':
+          this.cancel(key, attempt!);
+          break;
+        case 'end':
+          if (!(await this.end(key, run!, attempt, step.ending))) return;
+          break;
+        case 'drop':
+          this.drop(key, attempt!);
+          break;
+      }
     }
+    return { requeue: true };
   }
 
-  private async claimAndExecute(run: Run): Promise<void> {
-    const uid = run.metadata.uid!;
-    const exec: Execution = {
-      uid,
-      name: run.metadata.name!,
-      stage: 'claiming',
-      cancelSent: false,
-      attempt: run.status?.attempt ?? 0,
-    };
-    this.executions.set(uid, exec);
-    runtimedMetrics.active.set(this.executions.size);
-    const log = this.log.child({ run: run.metadata.name, runUID: uid });
-    // Prepare the workspace while the claim is in flight; nothing executes before the claim wins.
-    const prepared = prepareWorkspace(this.o.workspaceRoot, run).then(
-      (ws) => ({ ws }),
-      (error: unknown) => ({ error }),
-    );
+  /** Applies a report to the attempt it is about (if still held) and reconciles the Run again. */
+  private report(key: string, of: Attempt, report: Report): void {
+    const current = this.attempts.get(key);
+    if (!current || current.uid !== of.uid || current.key !== of.key) return;
+    this.attempts.set(key, advance(current, report));
+    this.controller.enqueue(key);
+  }
+
+  private hold(key: string, attempt: Attempt): void {
+    this.attempts.set(key, attempt);
+    runtimedMetrics.active.set(this.attempts.size);
+  }
+
+  /** Takes an assignment: the log begins, and the workspace is prepared (after a probe, if asked). */
+  private begin(key: string, run: Run, step: { claimFirst: boolean; probeFirst: boolean }): void {
+    const attempt = newAttempt(run, step);
+    this.hold(key, attempt);
+    const uid = attempt.uid;
+    this.listedAtStart.delete(uid);
     // The log exists before anyone can see the Run Running, so a follower never finds it missing.
     this.outputs.begin(run);
-    let claimed: Run;
-    try {
-      claimed = await this.writeStatus(run, runningStatus(run));
-    } catch (err) {
-      this.executions.delete(uid);
-      runtimedMetrics.active.set(this.executions.size);
-      this.outputs.discard(uid);
-      const ws = await prepared;
-      if ('ws' in ws) void removeWorkspace(ws.ws);
-      if (!isConflict(err) && !isNotFound(err)) log.warn('claim failed', { error: errorMessage(err) });
-      else
-        log.debug('claim lost', {
-          rv: run.metadata.resourceVersion,
-          phase: run.status?.phase,
-          error: errorMessage(err),
-        });
-      // On conflict the watch delivers the newer version and decides again.
-      const latest = this.runs.get(run.metadata.name!, run.metadata.namespace);
-      if (latest && latest.metadata.resourceVersion !== run.metadata.resourceVersion) this.onRun(latest);
-      return;
-    }
-    const prep = await prepared;
-    if ('error' in prep) {
-      const message =
-        prep.error instanceof PrepareSourceError
-          ? prep.error.message
-          : `preparing the workspace failed: ${errorMessage(prep.error)}`;
-      await this.finish(
-        claimed,
-        { phase: RunPhase.Failed, reason: Reason.PrepareSource, message },
-        workspaceOf(this.o.workspaceRoot, uid),
-      );
-      return;
-    }
-    const { ws } = prep;
-    if (run.status?.scheduledTime)
-      runtimedMetrics.claimWait.observe(Math.max(0, Date.now() - Date.parse(run.status.scheduledTime)) / 1000);
-    // A retried attempt may land where an earlier one ran: the Runtime Server sees a repeated
-    // Execute for the same id only after a Forget (off the first attempt's path).
-    if ((run.status?.attempt ?? 1) > 1) await this.o.server.forget(uid).catch(() => {});
-    exec.stage = 'executing';
-    try {
-      await this.o.server.execute({
-        id: uid,
-        args: run.spec.args ?? [],
-        env: {
-          ...run.spec.env,
-          KRUNTIME_OUTPUTS: ws.outputsFile,
-          KRUNTIME_ARTIFACTS_DIR: ws.artifactsDir,
-          KRUNTIME_RUN_NAME: run.metadata.name!,
-          KRUNTIME_RUN_UID: uid,
-        },
-        timeoutSeconds: run.spec.timeoutSeconds ?? 0,
-        workingDir: ws.dir,
-        entrypoint: run.spec.entrypoint ?? '',
-      });
-    } catch (err) {
-      if (err instanceof RuntimeServerError && err.isUnavailable) {
-        // Nothing started: the Runtime Server is down or restarting. Tell the scheduler at once
-        // (heartbeat) and hand the Run back without spending one of its attempts.
-        this.o.onServerUnavailable?.();
-        await this.handBack(claimed, `the Runtime Server of pod ${this.o.podName} was unavailable`, ws);
-        return;
+    void (async () => {
+      await this.cleanups.get(uid);
+      if (step.probeFirst) {
+        // Assigned before this runtimed started: the one before may have started it unclaimed.
+        // A finished execution of an earlier attempt (left unforgotten by a runtimed that died)
+        // is not this attempt's.
+        const earlier = (run.status?.attempt ?? 1) > 1;
+        const found = await this.o.server.status(uid).then(
+          (s) => !earlier || !isFinishedState(s.state),
+          () => false,
+        );
+        if (found) {
+          runtimedMetrics.adopted.inc({ result: 'adopted' });
+          this.log.info('adopted an execution an earlier runtimed started', { run: run.metadata.name, runUID: uid });
+          this.report(key, attempt, { type: 'found', atMs: Date.now() });
+          this.outputs.capture(uid);
+          await this.awaitEnd(key, attempt, run, workspaceOf(this.o.workspaceRoot, uid));
+          return;
+        }
       }
-      await this.finish(
-        claimed,
-        {
-          phase: RunPhase.Failed,
-          reason: Reason.RuntimeExecute,
-          message: `the Runtime Server refused the Run: ${errorMessage(err)}`,
-        },
-        ws,
-      );
-      return;
-    }
-    this.outputs.capture(uid);
-    // A cancel that arrived while we were claiming is applied now that there is something to cancel.
-    const latest = this.runs.get(run.metadata.name!, run.metadata.namespace);
-    if (latest?.spec.cancelRequested) void this.cancel(latest);
-    await this.awaitAndFinish(claimed, ws);
+      try {
+        await prepareWorkspace(this.o.workspaceRoot, run);
+        this.report(key, attempt, { type: 'prepared' });
+      } catch (err) {
+        const message =
+          err instanceof PrepareSourceError ? err.message : `preparing the workspace failed: ${errorMessage(err)}`;
+        this.report(key, attempt, { type: 'prepareFailed', message });
+      }
+    })();
   }
 
-  private async awaitAndFinish(run: Run, ws: RunWorkspace): Promise<void> {
-    const uid = run.metadata.uid!;
-    let status: StatusResponse;
+  /** A Running Run this runtimed holds no record of (it restarted): follow the execution if the server has it. */
+  private adopt(key: string, run: Run): void {
+    const attempt = newAttempt(run, { claimFirst: false }, Stage.Starting);
+    this.hold(key, attempt);
+    const uid = attempt.uid;
+    this.listedAtStart.delete(uid);
+    const ws = workspaceOf(this.o.workspaceRoot, uid);
+    void (async () => {
+      try {
+        await this.o.server.status(uid);
+      } catch (err) {
+        const lost = err instanceof RuntimeServerError && err.isNotFound;
+        runtimedMetrics.adopted.inc({ result: 'lost' });
+        this.report(key, attempt, {
+          type: 'ended',
+          outcome: {
+            phase: RunPhase.Failed,
+            reason: lost ? Reason.ExecutionLost : Reason.RuntimeError,
+            message: lost ? 'runtimed restarted and the Runtime Server no longer knows the execution' : errorMessage(err),
+          },
+        });
+        return;
+      }
+      runtimedMetrics.adopted.inc({ result: 'adopted' });
+      this.log.info('adopted running execution', { run: run.metadata.name, runUID: uid });
+      this.report(key, attempt, { type: 'found', atMs: Date.now() });
+      // Output replays from the first byte, so the log is rewritten whole.
+      this.outputs.begin(run);
+      this.outputs.capture(uid);
+      await this.awaitEnd(key, attempt, run, ws);
+    })();
+  }
+
+  /** Writes Running; false when the Run is gone (its delete event reconciles it again). */
+  private async claim(key: string, run: Run, attempt: Attempt): Promise<boolean> {
+    const startedMs = attempt.startedMs ?? Date.now();
+    const written = await this.writer.mergePatch(run, runningStatus(run, microTime(new Date(startedMs))));
+    if (!written) return false;
+    const current = this.attempts.get(key);
+    if (current) this.attempts.set(key, advance(current, { type: 'claimed' }));
+    if (attempt.stage !== Stage.Executing) observeClaimWait(run);
+    return true;
+  }
+
+  private execute(key: string, run: Run, attempt: Attempt): void {
+    const starting = { ...attempt, stage: Stage.Starting, busy: true };
+    this.attempts.set(key, starting);
+    const uid = attempt.uid;
+    const ws = workspaceOf(this.o.workspaceRoot, uid);
+    void (async () => {
+      // A retried attempt may land where an earlier one ran: the Runtime Server sees a repeated
+      // Execute for the same id only after a Forget (off the first attempt's path).
+      if ((run.status?.attempt ?? 1) > 1) await this.o.server.forget(uid).catch(() => {});
+      try {
+        await this.o.server.execute({
+          id: uid,
+          args: run.spec.args ?? [],
+          env: {
+            ...run.spec.env,
+            KRUNTIME_OUTPUTS: ws.outputsFile,
+            KRUNTIME_ARTIFACTS_DIR: ws.artifactsDir,
+            KRUNTIME_RUN_NAME: run.metadata.name!,
+            KRUNTIME_RUN_UID: uid,
+          },
+          timeoutSeconds: run.spec.timeoutSeconds ?? 0,
+          workingDir: ws.dir,
+          entrypoint: run.spec.entrypoint ?? '',
+        });
+      } catch (err) {
+        if (err instanceof RuntimeServerError && err.isUnavailable) {
+          // Nothing started: the Runtime Server is down or restarting. Tell the scheduler at once
+          // (heartbeat) and hand the Run back without spending one of its attempts.
+          this.o.onServerUnavailable?.();
+          this.report(key, starting, {
+            type: 'unavailable',
+            message: `the Runtime Server of pod ${this.o.podName} was unavailable`,
+          });
+          return;
+        }
+        this.report(key, starting, {
+          type: 'ended',
+          outcome: {
+            phase: RunPhase.Failed,
+            reason: Reason.RuntimeExecute,
+            message: `the Runtime Server refused the Run: ${errorMessage(err)}`,
+          },
+        });
+        return;
+      }
+      if (!starting.claimed) observeClaimWait(run);
+      this.report(key, starting, { type: 'accepted', atMs: Date.now() });
+      this.outputs.capture(uid);
+      await this.awaitEnd(key, starting, run, ws);
+    })();
+  }
+
+  /** Waits for the execution's end, reads its outputs, stores its artifacts, and reports the outcome. */
+  private async awaitEnd(key: string, attempt: Attempt, run: Run, ws: RunWorkspace): Promise<void> {
+    const uid = attempt.uid;
+    let status;
     try {
       status = await this.o.server.waitFor(uid);
     } catch (err) {
       const lost = err instanceof RuntimeServerError && err.isNotFound;
-      const cancelSent = this.executions.get(uid)?.cancelSent ?? false;
-      await this.finish(run, waitFailedOutcome(lost, cancelSent, errorMessage(err)), ws);
+      const cancelSent = this.attempts.get(key)?.cancelSent ?? false;
+      this.report(key, attempt, { type: 'ended', outcome: waitFailedOutcome(lost, cancelSent, errorMessage(err)) });
       return;
     }
     this.outputs.executionFinished(uid, status);
-    const outcome = outcomeOf(status, await readOutputs(ws), {
-      timeoutSeconds: run.spec.timeoutSeconds,
-    });
-    const stored = await this.o.artifacts.store(run, ws.artifactsDir, outcome);
-    await this.finish(stored.run, stored.outcome, ws, stored.status);
+    const outcome = outcomeOf(status, await readOutputs(ws), { timeoutSeconds: run.spec.timeoutSeconds });
+    const { namespace, name } = splitKey(key);
+    const latest = newerOf(run, this.runs.get(name, namespace));
+    const stored = await this.o.artifacts.store(latest, ws.artifactsDir, outcome);
+    if (stored.run !== latest) this.patched.set(uid, stored.run);
+    this.report(key, attempt, { type: 'ended', outcome: stored.outcome, extraStatus: stored.status });
+  }
+
+  private cancel(key: string, attempt: Attempt): void {
+    this.report(key, attempt, { type: 'cancelling' });
+    const uid = attempt.uid;
+    void this.o.server.cancel(uid).then(
+      () => {
+        this.log.info('cancel sent', { runUID: uid });
+        this.report(key, attempt, { type: 'cancelSent' });
+      },
+      (err: unknown) => {
+        // NOT_FOUND: the execution is already gone, and waiting for it reports that.
+        if (err instanceof RuntimeServerError && err.isNotFound) return this.report(key, attempt, { type: 'cancelSent' });
+        this.log.warn('cancel failed; retrying', { runUID: uid, error: errorMessage(err) });
+        this.report(key, attempt, { type: 'cancelFailed', atMs: Date.now() });
+      },
+    );
   }
 
   /**
-   * Ends the attempt: writes the terminal status, or Pending for a retry when the policy allows one
-   * (retrying lost races from fresh state, as long as the attempt is still this pod's), then cleans up.
+   * Writes the end of the attempt: the terminal status, Pending for a retry, or Pending unspent
+   * (handed back). Returns false when the reconcile should stop here (Run gone, or given up).
    */
-  private async finish(
-    run: Run,
-    outcome: Outcome,
-    ws: RunWorkspace,
-    artifacts: StoredArtifacts['status'] = {},
-  ): Promise<void> {
-    const uid = run.metadata.uid!;
-    const exec = this.executions.get(uid);
-    if (exec) exec.stage = 'finishing';
-    this.outputs.end(uid);
-    const attemptNo = run.status?.attempt ?? 0;
-    // The caller's copy is usually our own last write (the claim); the watch may still lag behind it.
-    let current = newerOf(run, this.runs.get(run.metadata.name!, run.metadata.namespace));
-    // Lost races re-read and decide again (a bounded number of times); an apiserver that cannot be
-    // reached is waited out, however long: giving up would leave the Run Running on a healthy pod.
-    for (let attempt = 0, conflicts = 0, refusals = 0; conflicts < 10 && refusals < 3; attempt++) {
-      if (isTerminal(current.status?.phase) || !this.isOurAttempt(current, run)) break;
-      try {
-        const next = endOfAttemptStatus(current, outcome);
-        const written = await this.writeStatus(current, { ...next.status, ...artifacts });
-        const result = next.retried ? 'Retry' : outcome.phase;
-        runtimedMetrics.attempts.inc({ result, reason: outcome.reason });
-        if (current.status?.startTime)
-          runtimedMetrics.duration.observe(
-            { result },
-            Math.max(0, Date.now() - Date.parse(current.status.startTime)) / 1000,
-          );
-        if (next.retried) runtimedMetrics.retries.inc({ reason: outcome.reason });
-        this.log.info(next.retried ? 'attempt failed; retrying' : 'run finished', {
-          run: run.metadata.name,
-          runUID: uid,
-          attempt: attemptNo,
-          phase: next.status.phase,
-          reason: outcome.reason,
-          exitCode: outcome.exitCode,
-        });
+  private async end(key: string, observed: Run, attempt: Attempt | undefined, ending: Ending): Promise<boolean> {
+    const run = newerOf(observed, attempt && this.patched.get(attempt.uid));
+    const now = Date.now();
+    let status: RunStatusPatch;
+    let retried = false;
+    let result: string;
+    if (ending.kind === 'handBack') {
+      // A pause lets the heartbeat take this pod out of scheduling first.
+      status = rescheduleStatus(
+        run,
+        { reason: ending.reason, message: ending.message },
+        microTime(new Date(now)),
+        microTime(new Date(now + ending.delayMs)),
+      );
+      result = 'Reschedule';
+    } else {
+      const next = endOfAttemptStatus(run, ending.outcome, now);
+      status = { ...next.status, ...attempt?.extraStatus };
+      // Ended within the claim window: this one write carries when it started.
+      if (!next.retried && attempt?.startedMs !== undefined && !attempt.claimed)
+        status.startTime = microTime(new Date(attempt.startedMs));
+      retried = next.retried;
+      result = retried ? 'Retry' : ending.outcome.phase;
+    }
+    let written: Run | undefined;
+    try {
+      written = await this.writer.mergePatch(run, status);
+    } catch (err) {
+      if (err instanceof StatusConflictError) throw err;
+      // A request the apiserver refuses (not one it could not serve) will not pass by waiting.
+      if (err instanceof KubeApiError && err.code >= 400 && err.code < 500 && ![408, 429].includes(err.code)) {
+        const refused = (this.refusals.get(key) ?? 0) + 1;
+        this.refusals.set(key, refused);
+        if (refused >= MAX_REFUSALS) {
+          this.log.error('ending write refused; giving the Run up', { run: run.metadata.name, error: errorMessage(err) });
+          this.refusals.delete(key);
+          if (attempt) this.drop(key, attempt, true);
+          return false;
+        }
+      }
+      throw err;
+    }
+    this.refusals.delete(key);
+    const reason = ending.kind === 'handBack' ? ending.reason : ending.outcome.reason;
+    if (written) {
+      runtimedMetrics.attempts.inc({ result, reason });
+      if (attempt?.startedMs !== undefined)
+        runtimedMetrics.duration.observe({ result }, Math.max(0, now - attempt.startedMs) / 1000);
+      if (retried) runtimedMetrics.retries.inc({ reason });
+      const fields = {
+        run: run.metadata.name,
+        runUID: run.metadata.uid,
+        attempt: run.status?.attempt,
+        phase: status.phase,
+        reason,
+      };
+      if (ending.kind === 'handBack') this.log.warn('handed the Run back for rescheduling', { ...fields, message: ending.message });
+      else {
+        const { outcome } = ending;
+        this.log.info(retried ? 'attempt failed; retrying' : 'run finished', { ...fields, exitCode: outcome.exitCode });
         // Failures and retries leave an Event; a success costs no extra write.
-        if (next.retried || outcome.phase === RunPhase.Failed || outcome.phase === RunPhase.Timeout)
+        if (retried || outcome.phase === RunPhase.Failed || outcome.phase === RunPhase.Timeout)
           this.event(written, {
             type: EventType.Warning,
-            reason: next.retried ? Reason.RetryBackoff : outcome.reason,
-            action: next.retried ? EventAction.Retry : EventAction.Fail,
-            message: next.status.message ?? outcome.message,
+            reason: retried ? Reason.RetryBackoff : outcome.reason,
+            action: retried ? EventAction.Retry : EventAction.Fail,
+            message: status.message ?? outcome.message,
           });
-        break;
-      } catch (err) {
-        if (isNotFound(err)) break;
-        if (isConflict(err)) {
-          conflicts++;
-          this.log.debug('terminal write conflict', {
-            rv: current.metadata.resourceVersion,
-            phase: current.status?.phase,
-          });
-        } else {
-          // A request the apiserver refuses (not one it could not serve) will not pass by waiting.
-          if (err instanceof KubeApiError && err.code >= 400 && err.code < 500 && ![408, 429].includes(err.code))
-            refusals++;
-          this.log.warn('terminal status write failed; retrying', { runUID: uid, error: errorMessage(err) });
-          await new Promise((r) => setTimeout(r, Math.min(200 * (attempt + 1), 5000)));
-        }
-        try {
-          current = await this.o.client.get<Run>(Paths.run(run.metadata.namespace!, run.metadata.name!));
-        } catch (e) {
-          if (isNotFound(e)) break;
-        }
       }
     }
-    if (this.executions.get(uid) === exec) this.executions.delete(uid);
-    runtimedMetrics.active.set(this.executions.size);
     this.rememberFinished(attemptKey(run));
-    this.redecide(run);
-    // Off the hot path: the Runtime Server may drop the execution, and the workspace goes.
-    setImmediate(() => {
-      this.o.server.forget(uid).catch(() => {});
-      removeWorkspace(ws).catch(() => {});
-    });
-  }
-
-  /** Returns a claimed Run that never started to Pending (same attempt number), then cleans up. */
-  private async handBack(run: Run, message: string, ws: RunWorkspace): Promise<void> {
-    const uid = run.metadata.uid!;
-    const exec = this.executions.get(uid);
-    if (exec) exec.stage = 'finishing';
-    this.outputs.end(uid);
-    const current = newerOf(run, this.runs.get(run.metadata.name!, run.metadata.namespace));
-    if (!isTerminal(current.status?.phase) && this.isOurAttempt(current, run)) {
-      try {
-        // A second's pause lets the heartbeat take this pod out of scheduling first.
-        const status = rescheduleStatus(
-          current,
-          { reason: Reason.RuntimeExecute, message },
-          microTime(),
-          microTime(new Date(Date.now() + 1000)),
-        );
-        await this.writeStatus(current, status);
-        runtimedMetrics.attempts.inc({ result: 'Reschedule', reason: Reason.RuntimeExecute });
-        this.log.warn('handed the Run back for rescheduling', { run: run.metadata.name, runUID: uid, message });
-      } catch (err) {
-        // A lost race means someone else moved the Run on; anything else leaves it Running here,
-        // which the reaper resolves if this pod cannot finish it.
-        this.log.warn('handing the Run back failed', { run: run.metadata.name, error: errorMessage(err) });
-      }
-    }
-    if (this.executions.get(uid) === exec) this.executions.delete(uid);
-    runtimedMetrics.active.set(this.executions.size);
-    this.rememberFinished(attemptKey(run));
-    this.redecide(run);
-    setImmediate(() => removeWorkspace(ws).catch(() => {}));
-  }
-
-  private async finishUnstarted(run: Run): Promise<void> {
-    const uid = run.metadata.uid!;
-    this.executions.set(uid, {
-      uid,
-      name: run.metadata.name!,
-      stage: 'finishing',
-      cancelSent: true,
-      attempt: run.status?.attempt ?? 0,
-    });
-    await this.finish(
-      run,
-      { phase: RunPhase.Cancelled, reason: Reason.Cancelled, message: 'cancelled before it started' },
-      workspaceOf(this.o.workspaceRoot, uid),
-    );
-  }
-
-  private async cancel(run: Run): Promise<void> {
-    const exec = this.executions.get(run.metadata.uid!);
-    if (!exec || exec.cancelSent || exec.stage !== 'executing') return;
-    exec.cancelSent = true;
-    try {
-      await this.o.server.cancel(run.metadata.uid!);
-      this.log.info('cancel sent', { run: run.metadata.name, runUID: run.metadata.uid });
-    } catch (err) {
-      // NOT_FOUND: the execution is already gone, and waiting for it reports that.
-      if (err instanceof RuntimeServerError && err.isNotFound) return;
-      exec.cancelSent = false;
-      this.log.warn('cancel failed; retrying', { runUID: run.metadata.uid, error: errorMessage(err) });
-      setTimeout(() => void this.cancel(run), 1000).unref();
-    }
-  }
-
-  /** A Run this pod was running before runtimed restarted: resume waiting if the server has it. */
-  private async adopt(run: Run): Promise<void> {
-    const uid = run.metadata.uid!;
-    this.executions.set(uid, {
-      uid,
-      name: run.metadata.name!,
-      stage: 'executing',
-      cancelSent: false,
-      attempt: run.status?.attempt ?? 0,
-    });
-    runtimedMetrics.active.set(this.executions.size);
-    const ws = workspaceOf(this.o.workspaceRoot, uid);
-    try {
-      await this.o.server.status(uid);
-    } catch (err) {
-      const lost = err instanceof RuntimeServerError && err.isNotFound;
-      runtimedMetrics.adopted.inc({ result: 'lost' });
-      await this.finish(
-        run,
-        {
-          phase: RunPhase.Failed,
-          reason: lost ? Reason.ExecutionLost : Reason.RuntimeError,
-          message: lost
-            ? 'runtimed restarted and the Runtime Server no longer knows the execution'
-            : errorMessage(err),
-        },
-        ws,
-      );
-      return;
-    }
-    runtimedMetrics.adopted.inc({ result: 'adopted' });
-    this.log.info('adopted running execution', { run: run.metadata.name, runUID: uid });
-    // Output replays from the first byte, so the log is rewritten whole.
-    this.outputs.begin(run);
-    this.outputs.capture(uid);
-    if (run.spec.cancelRequested) void this.cancel(run);
-    await this.awaitAndFinish(run, ws);
+    if (attempt) this.drop(key, attempt, true);
+    return written !== undefined;
   }
 
   /**
-   * A new assignment of this Run to this pod may have arrived while the previous attempt was
-   * still finishing (and was ignored then): decide again from the cache now that it is done.
+   * Lets an attempt go: its log closes (or goes, for an attempt that neither ran nor ended here),
+   * and the execution and workspace are cleaned up off the hot path.
    */
-  private redecide(run: Run): void {
-    const latest = this.runs.get(run.metadata.name!, run.metadata.namespace);
-    if (latest && latest.metadata.uid === run.metadata.uid && attemptKey(latest) !== attemptKey(run))
-      setImmediate(() => this.onRun(latest));
-  }
-
-  /** The Run is still assigned to this pod for the same attempt (the reaper may have moved it). */
-  private isOurAttempt(current: Run, ours: Run): boolean {
-    const s = current.status ?? {};
-    return (
-      s.assignedPod === this.o.podName &&
-      (!s.assignedPodUID || s.assignedPodUID === this.o.podUID) &&
-      attemptKey(current) === attemptKey(ours)
-    );
-  }
-
-
-  /** The Run left this pod's watch while we hold it: cancel what still executes. */
-  private onUnassigned(run: Run): void {
-    const exec = this.executions.get(run.metadata.uid!);
-    if (!exec || exec.stage !== 'executing') return;
-    this.log.warn('run no longer assigned to this pod; cancelling its execution', {
-      run: run.metadata.name,
-      runUID: exec.uid,
-      attempt: exec.attempt,
+  private drop(key: string, attempt: Attempt, ended = false): void {
+    const current = this.attempts.get(key);
+    if (current && current.uid === attempt.uid && current.key === attempt.key) this.attempts.delete(key);
+    runtimedMetrics.active.set(this.attempts.size);
+    const uid = attempt.uid;
+    this.patched.delete(uid);
+    const ran = attempt.stage === Stage.Executing || attempt.stage === Stage.Starting;
+    if (ran || ended) this.outputs.end(uid);
+    else this.outputs.discard(uid);
+    const ws = workspaceOf(this.o.workspaceRoot, uid);
+    const cleanup = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      if (ran) await this.o.server.forget(uid).catch(() => {});
+      await removeWorkspace(ws).catch(() => {});
     });
-    void this.cancel(run);
+    this.cleanups.set(uid, cleanup);
+    void cleanup.finally(() => {
+      if (this.cleanups.get(uid) === cleanup) this.cleanups.delete(uid);
+    });
   }
 
   private event(run: Run, event: Parameters<typeof recordEvent>[2]): void {
@@ -486,11 +493,9 @@ export class Runtimed {
     // A Set iterates in insertion order: drop the oldest beyond the bound.
     if (this.finished.size > FINISHED_MEMORY) this.finished.delete(this.finished.values().next().value!);
   }
+}
 
-  private writeStatus(run: Run, status: RunStatusPatch): Promise<Run> {
-    return this.o.client.mergePatch<Run>(Paths.runStatus(run.metadata.namespace!, run.metadata.name!), {
-      metadata: { resourceVersion: run.metadata.resourceVersion },
-      status,
-    });
-  }
+function observeClaimWait(run: Run): void {
+  if (run.status?.scheduledTime)
+    runtimedMetrics.claimWait.observe(Math.max(0, Date.now() - Date.parse(run.status.scheduledTime)) / 1000);
 }

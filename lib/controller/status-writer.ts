@@ -57,6 +57,27 @@ export class StatusWriter<T extends StatusObject> {
     }
   }
 
+  /**
+   * The same as `write`, as a JSON merge patch of the status carrying the resourceVersion as
+   * precondition: for writers whose transitions are patches (lib/run-status.ts's null removes a
+   * field), and a smaller request than a PUT of the whole object.
+   */
+  async mergePatch(object: T, patch: unknown): Promise<T | undefined> {
+    const { namespace, name, resourceVersion } = object.metadata;
+    try {
+      const written = await this.client.mergePatch<T>(this.statusPath(namespace!, name!), {
+        metadata: { resourceVersion },
+        status: patch,
+      });
+      this.written.set(written.metadata.uid ?? '', written);
+      return written;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      if (isConflict(err)) throw new StatusConflictError(`${namespace}/${name}`);
+      throw err;
+    }
+  }
+
   /** Forgets an object that was deleted. */
   forget(uid: string | undefined): void {
     if (uid) this.written.delete(uid);

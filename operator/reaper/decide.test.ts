@@ -40,8 +40,18 @@ describe('stale Run reaper', () => {
     assert.equal(judge(run(RunPhase.Scheduled), undefined), Reason.PodGone);
     assert.equal(judge(run(RunPhase.Running), pod({ uid: 'other' })), Reason.PodGone);
   });
-  it('a terminating pod: Scheduled Runs move at once, Running ones after the grace period', () => {
+  it('a terminating pod: Scheduled Runs move once their claim window has surely passed, Running ones after the grace period', () => {
     assert.equal(judge(run(RunPhase.Scheduled), pod({ deletionMs: NOW + 20_000 })), Reason.PodTerminating);
+    // Assigned just now: it may be running unclaimed, and runtimed claims or hands it back itself.
+    const fresh = run(RunPhase.Scheduled);
+    fresh.status!.scheduledTime = '2026-01-01T00:00:59.000000Z';
+    const horizon = Date.parse(fresh.status!.scheduledTime) + 1000 + 1000 + 2000;
+    const judgeAt = (nowMs: number, deletionMs: number) =>
+      judgeAssignment({ run: fresh, pod: pod({ deletionMs }), nowMs })?.reason;
+    assert.equal(judgeAt(NOW, NOW + 20_000), undefined);
+    assert.equal(judgeAt(horizon, horizon + 20_000), Reason.PodTerminating);
+    // The grace period ends first: nothing of the pod runs any more.
+    assert.equal(judgeAt(NOW, NOW), Reason.PodTerminating);
     assert.equal(judge(run(RunPhase.Running), pod({ deletionMs: NOW + 20_000 })), undefined);
     assert.equal(judge(run(RunPhase.Running), pod({ deletionMs: NOW - 1 })), Reason.PodTerminating);
     assert.equal(judge(run(RunPhase.Running), pod({ finished: true })), Reason.PodTerminating);
@@ -67,6 +77,27 @@ describe('stale Run reaper', () => {
     assert.equal(a.status.attempt, 0);
     assert.equal(a.status.assignedPod, null);
     assert.equal(a.status.message, 'Runtime Pod pod-a was deleted before it started the Run; rescheduling');
+  });
+  it('a Scheduled Run on a runtimed that went silent within its claim window counts its attempt', () => {
+    const r = run(RunPhase.Scheduled, { retryPolicy: { maxAttempts: 2 } });
+    r.status!.scheduledTime = '2026-01-01T00:00:20.000000Z';
+    const scheduledMs = Date.parse(r.status!.scheduledTime);
+    const horizon = scheduledMs + 1000 + 1000 + 2000;
+    // Silent since 1 s after the assignment: it may be running the Run unclaimed.
+    const early = judgeAssignment({ run: r, pod: pod({ heartbeatMs: scheduledMs + 1000 }), nowMs: scheduledMs + 40_000 });
+    assert.equal(early?.mayHaveStarted, true);
+    const retried = reap(r, early!, NOW);
+    assert.equal(retried.result, ReapResult.Retry);
+    assert.equal(retried.status.attempt, 1);
+    assert.match(String(retried.status.message), /^attempt 1 of 2 ended PodUnhealthy: runtimed on Runtime Pod pod-a has not/);
+    // Still beating after the window had surely passed: it would have claimed what it started.
+    const late = judgeAssignment({ run: r, pod: pod({ heartbeatMs: horizon }), nowMs: horizon + 30_001 });
+    assert.equal(late?.reason, Reason.PodUnhealthy);
+    assert.equal(late?.mayHaveStarted, undefined);
+    assert.equal(reap(r, late!, NOW).result, ReapResult.Reschedule);
+    // A Running Run is judged as before.
+    const running = judgeAssignment({ run: run(RunPhase.Running), pod: pod({ heartbeatMs: 0 }), nowMs: NOW });
+    assert.equal(running?.mayHaveStarted, undefined);
   });
   it('a claimed Run is retried while attempts remain, else fails with the reason', () => {
     const verdict = { reason: Reason.PodUnhealthy, message: 'stale' } as const;

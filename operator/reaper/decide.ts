@@ -1,6 +1,7 @@
 // The stale Run reaper's decision: is the pod a Scheduled or Running Run is assigned to still able
 // to finish it, and if not, what becomes of the Run. Pure: the loop feeds it cache snapshots.
 import { Annotation, Limits, microTime, Reason, type Run, RunPhase } from '../../lib/api.ts';
+import { unclaimedHorizonMs } from '../../lib/claim-window.ts';
 import { endOfAttemptStatus, rescheduleStatus, type RunStatusPatch } from '../../lib/run-status.ts';
 
 /** What the reaper reads of a Runtime Pod. */
@@ -30,6 +31,11 @@ export type StaleReason = typeof Reason.PodGone | typeof Reason.PodTerminating |
 export interface Verdict {
   reason: StaleReason;
   message: string;
+  /**
+   * The Run is Scheduled, yet runtimed may have started it within its claim window before it went
+   * silent: the attempt counts (retried or failed), it is not rescheduled for free.
+   */
+  mayHaveStarted?: boolean;
 }
 
 /** Why the Run's assigned pod cannot finish it, or undefined while it still can. */
@@ -47,10 +53,15 @@ export function judgeAssignment(input: AssignmentInput): Verdict | undefined {
     return { reason: Reason.PodGone, message: `Runtime Pod ${name} was replaced by a new pod with the same name` };
   if (pod.finished) return { reason: Reason.PodTerminating, message: `Runtime Pod ${name} has stopped` };
   if (pod.deletionMs !== undefined) {
-    // runtimed stops claiming on a terminating pod at once, but lets running attempts finish
-    // within the grace period, which deletionTimestamp ends.
-    if (status.phase === RunPhase.Scheduled)
+    // runtimed stops starting Runs on a terminating pod at once (it hands its unstarted ones back
+    // and claims those it runs within their claim window), but lets running attempts finish
+    // within the grace period, which deletionTimestamp ends. A Scheduled Run may be running in its
+    // claim window: it is taken for never started only once that window has surely passed.
+    if (status.phase === RunPhase.Scheduled) {
+      const horizon = unclaimedHorizonMs(run);
+      if (horizon !== undefined && nowMs < horizon && nowMs < pod.deletionMs) return undefined;
       return { reason: Reason.PodTerminating, message: `Runtime Pod ${name} is terminating` };
+    }
     if (nowMs >= pod.deletionMs)
       return {
         reason: Reason.PodTerminating,
@@ -59,11 +70,18 @@ export function judgeAssignment(input: AssignmentInput): Verdict | undefined {
     return undefined;
   }
   const seconds = Math.round(staleAfterMs / 1000);
-  if (pod.heartbeatMs === undefined || nowMs - pod.heartbeatMs > staleAfterMs)
+  if (pod.heartbeatMs === undefined || nowMs - pod.heartbeatMs > staleAfterMs) {
+    // A runtimed that still beat after the claim window had surely passed would have claimed a
+    // Run it started; one that went silent before may be running it unclaimed.
+    const horizon = unclaimedHorizonMs(run);
+    const mayHaveStarted =
+      status.phase === RunPhase.Scheduled && (horizon === undefined || (pod.heartbeatMs ?? 0) < horizon);
     return {
       reason: Reason.PodUnhealthy,
       message: `runtimed on Runtime Pod ${name} has not reported a heartbeat for more than ${seconds}s`,
+      ...(mayHaveStarted ? { mayHaveStarted } : {}),
     };
+  }
   // A healthy pod claims within milliseconds; an assignment left unclaimed this long was missed.
   const scheduledMs = Date.parse(status.scheduledTime ?? '');
   if (status.phase === RunPhase.Scheduled && Number.isFinite(scheduledMs) && nowMs - scheduledMs > staleAfterMs)
@@ -88,7 +106,10 @@ export interface ReapAction {
   status: RunStatusPatch;
 }
 
-/** What to write for a Run whose pod cannot finish it. */
+/**
+ * What to write for a Run whose pod cannot finish it. A Scheduled Run is rescheduled without
+ * spending its attempt unless it may have started within its claim window (lib/claim-window.ts).
+ */
 export function reap(run: Run, verdict: Verdict, nowMs: number): ReapAction {
   const now = microTime(new Date(nowMs));
   const status = run.status ?? {};
@@ -100,7 +121,7 @@ export function reap(run: Run, verdict: Verdict, nowMs: number): ReapAction {
     );
     return { result: ReapResult.End, status: s };
   }
-  if (status.phase === RunPhase.Scheduled) {
+  if (status.phase === RunPhase.Scheduled && !verdict.mayHaveStarted) {
     const cause = { reason: verdict.reason, message: `${verdict.message} before it started the Run` };
     return { result: ReapResult.Reschedule, status: rescheduleStatus(run, cause, now) };
   }
