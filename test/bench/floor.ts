@@ -4,8 +4,9 @@
 // functions our components call, so the requests and their sizes are the same:
 //   1. POST runs                       the user's create (the same body as the bench's)
 //   2. PATCH runs/status  Scheduled    the scheduler's assignment (scheduledStatus)
-//   3. PATCH runs/status  Running      runtimed's claim (runningStatus)
-//   4. PATCH runs/status  Succeeded    runtimed's terminal write (endOfAttemptStatus of outcomeOf)
+//   3. PATCH runs/status  Succeeded    runtimed's terminal write (endOfAttemptStatus of outcomeOf),
+//                                      with startTime: a Run that ends within its claim window
+//                                      (lib/claim-window.ts) is never written Running
 // Each Run's status chain starts when its create returns (no watch hop, no execution), at most
 // pods × slots chains at a time, as many as our Runtime can hold.
 //
@@ -17,7 +18,7 @@
 // Naming a missing Runtime instead would not do: the scheduler writes RuntimeNotFound on such Runs.
 import { microTime, type Run } from '../../lib/api.ts';
 import { type KubeClient, Paths } from '../../lib/kube-client.ts';
-import { endOfAttemptStatus, runningStatus, scheduledStatus } from '../../lib/run-status.ts';
+import { endOfAttemptStatus, scheduledStatus } from '../../lib/run-status.ts';
 import { ExecutionState, type StatusResponse } from '../../lib/runtime-proto.ts';
 import { outcomeOf } from '../../sidecar/outcome.ts';
 import { kubectl } from '../support/platform.ts';
@@ -29,8 +30,12 @@ export function floorStatusWrites(pod: { name: string; uid: string }) {
   const success = outcomeOf({ state: ExecutionState.Succeeded, exitCode: 0 } as StatusResponse, '');
   return [
     (run: Run) => scheduledStatus(run, pod, microTime()),
-    (run: Run) => runningStatus(run, microTime()),
-    (run: Run) => endOfAttemptStatus(run, success).status,
+    // As runtimed writes it for a Run that ended within its claim window: startTime is when the
+    // execution started (here: when the chain reached this write), not when it was written.
+    (run: Run) => {
+      const now = Date.now();
+      return { ...endOfAttemptStatus(run, success, now).status, startTime: microTime(new Date(now)) };
+    },
   ] as const;
 }
 
