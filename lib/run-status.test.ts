@@ -47,6 +47,20 @@ describe('run status transitions', () => {
       ],
     );
   });
+  it('an attempt that ended within its claim window (never written Running) ends with its start and the Running condition, as a claimed one', () => {
+    const s = scheduledStatus(run(), { name: 'pod-a', uid: 'p1' }, 't1');
+    const done = terminalStatus(run(s), { phase: RunPhase.Failed, reason: 'NonZeroExit', message: 'exit 3', exitCode: 3 }, 't3', 't2');
+    assert.equal(done.startTime, 't2');
+    assert.equal(done.completionTime, 't3');
+    assert.deepEqual(
+      done.conditions?.map((c) => [c.type, c.status, c.reason]),
+      [
+        ['Scheduled', 'True', 'Scheduled'],
+        ['Running', 'False', 'NonZeroExit'],
+        ['Failed', 'True', 'NonZeroExit'],
+      ],
+    );
+  });
   it('a terminal Run that never ran gets one terminal condition and a bounded message', () => {
     const t = terminalStatus(
       run(),

@@ -86,10 +86,15 @@ export interface Outcome {
   outputs?: Record<string, string>;
 }
 
-export function terminalStatus(run: Run, outcome: Outcome, now = microTime()): RunStatus {
+/**
+ * The terminal status of this outcome. `startedAt` is given for an attempt that executed but was
+ * never written Running (it ended within its claim window, lib/claim-window.ts): this one write then
+ * carries its start and the Running condition, as a claimed attempt's would.
+ */
+export function terminalStatus(run: Run, outcome: Outcome, now = microTime(), startedAt?: string): RunStatus {
   const message = boundMessage(outcome.message);
   let conditions = run.status?.conditions;
-  if (conditions?.some((c) => c.type === RunConditionType.Running)) {
+  if (startedAt !== undefined || conditions?.some((c) => c.type === RunConditionType.Running)) {
     conditions = setCondition(
       conditions,
       { type: RunConditionType.Running, status: 'False', reason: outcome.reason, message },
@@ -106,7 +111,7 @@ export function terminalStatus(run: Run, outcome: Outcome, now = microTime()): R
     reason: outcome.reason,
     message,
     completionTime: now,
-    startTime: run.status?.startTime ?? now,
+    startTime: run.status?.startTime ?? startedAt ?? now,
     exitCode: outcome.exitCode,
     outputs: outcome.outputs,
     conditions,
@@ -163,11 +168,12 @@ export function endOfAttemptStatus(
   run: Run,
   outcome: Outcome,
   nowMs = Date.now(),
+  startedAt?: string,
 ): { status: RunStatusPatch; retried: boolean } {
   const now = microTime(new Date(nowMs));
   const retry = decideRetry(run, outcome, nowMs);
   if (retry.retry) return { status: retryStatus(run, outcome, retry, now), retried: true };
-  return { status: terminalStatus(run, outcome, now), retried: false };
+  return { status: terminalStatus(run, outcome, now, startedAt), retried: false };
 }
 
 /**

@@ -399,11 +399,12 @@ export class Runtimed {
       );
       result = 'Reschedule';
     } else {
-      const next = endOfAttemptStatus(run, ending.outcome, now);
+      // Ended within the claim window (started, never written Running): this one write carries
+      // when it started and its Running condition.
+      const startedAt =
+        attempt?.startedMs !== undefined && !attempt.claimed ? microTime(new Date(attempt.startedMs)) : undefined;
+      const next = endOfAttemptStatus(run, ending.outcome, now, startedAt);
       status = { ...next.status, ...attempt?.extraStatus };
-      // Ended within the claim window: this one write carries when it started.
-      if (!next.retried && attempt?.startedMs !== undefined && !attempt.claimed)
-        status.startTime = microTime(new Date(attempt.startedMs));
       retried = next.retried;
       result = retried ? 'Retry' : ending.outcome.phase;
     }

@@ -1,6 +1,9 @@
 // Following a Run's output live while it runs (run --follow, logs -f): the Run is watched, and
-// each attempt's log is streamed from runtimed from the moment the attempt runs until its output
-// ends. When runtimed cannot be reached, the container log is shown once the Run has finished.
+// each attempt's log is streamed from runtimed from the moment the attempt is assigned to a pod
+// until its output ends. Streaming starts at Scheduled, not Running: runtimed starts a fresh
+// assignment at once and writes Running only if it still runs after its claim window
+// (lib/claim-window.ts), so a short attempt goes from Scheduled to its end without Running.
+// When runtimed cannot be reached, the container log is shown once the Run has finished.
 import { setTimeout as delay } from 'node:timers/promises';
 import { isTerminal, type Run, RunPhase } from '../../lib/api.ts';
 import type { Context } from '../context.ts';
@@ -18,7 +21,9 @@ import type { LogWriter } from './writer.ts';
 
 /** After the Run finished, how long its log stream may take to deliver the rest and close. */
 const DRAIN_MS = 15_000;
-/** runtimed may answer 404 for a moment after the claim, before the execution's log exists. */
+/** runtimed answers 404 until the execution's log exists: while the attempt is Scheduled (not
+ * started yet, or preparing its workspace) the stream asks again at these intervals, then every
+ * second; once it runs or has ended, it asks this many times before falling back to the container log. */
 const NOT_YET_RETRY_MS = [100, 200, 400, 800, 1000] as const;
 
 export interface FollowHooks {
@@ -52,20 +57,25 @@ export async function followRun(
 
   const canStream = (run: Run) =>
     Boolean(run.status?.assignedPod) &&
-    (run.status?.phase === RunPhase.Running || isTerminal(run.status?.phase));
+    (run.status?.phase === RunPhase.Scheduled || run.status?.phase === RunPhase.Running || isTerminal(run.status?.phase));
 
   const streamAttempt = async (run: Run): Promise<void> => {
     const attempt = attemptOf(run);
-    for (let i = 0; ; i++) {
+    let tries = 0;
+    let notYet = 0;
+    for (;;) {
       try {
         const end = await streamFromRuntimed(conn, run, { ...options, follow: true }, writer, streams.signal);
         if (!streams.signal.aborted) reportLogEnd(ctx, run, end);
         return;
       } catch (err) {
         if (streams.signal.aborted) return;
-        const stillRunning = attemptOf(current) === attempt && current.status?.phase === RunPhase.Running;
-        if (err instanceof NoRunLogError && stillRunning && i < NOT_YET_RETRY_MS.length) {
-          await delay(NOT_YET_RETRY_MS[i], undefined, { signal: streams.signal }).catch(() => {});
+        const sameAttempt = attemptOf(current) === attempt;
+        const notStarted = current.status?.phase === RunPhase.Scheduled;
+        if (err instanceof NoRunLogError && sameAttempt && (notStarted || notYet < NOT_YET_RETRY_MS.length)) {
+          const wait = NOT_YET_RETRY_MS[Math.min(tries++, NOT_YET_RETRY_MS.length - 1)];
+          if (!notStarted) notYet++;
+          await delay(wait, undefined, { signal: streams.signal }).catch(() => {});
           continue;
         }
         fallback = { run, reason: await fallbackReason(ctx, conn, run, err) };

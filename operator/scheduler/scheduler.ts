@@ -19,9 +19,9 @@ import type { Registry } from 'prom-client';
 import { ACTIVE_PHASES, isTerminal, Label, Reason, type Run, RunPhase, type Runtime } from '../../lib/api.ts';
 import { Controller, objectKey, type Result, splitKey } from '../../lib/controller/controller.ts';
 import type { SharedCache } from '../../lib/controller/shared-cache.ts';
-import { StatusConflictError } from '../../lib/controller/status-writer.ts';
+import { StatusConflictError, StatusWriter } from '../../lib/controller/status-writer.ts';
 import type { Informer } from '../../lib/informer.ts';
-import { isConflict, isNotFound, type KubeClient, newerOf, Paths } from '../../lib/kube-client.ts';
+import { type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { logger } from '../../lib/log.ts';
 import { addAmounts, type ResourceAmounts, runRequests, runtimeCapacity } from '../../lib/resources.ts';
 import { phaseOf, scheduledStatus, terminalStatus, waitingStatus } from '../../lib/run-status.ts';
@@ -33,44 +33,6 @@ import { SCHEDULER_RUN_VIEW, schedulerRunView } from './run-view.ts';
 
 const log = logger.child({ component: 'scheduler' });
 
-/**
- * lib/controller's StatusWriter for Run status merge patches (lib/run-status.ts's transitions are
- * patches: null removes a field): the read resourceVersion as precondition, a lost race as
- * StatusConflictError, and the written copy standing in for the cache until it catches up.
- * TODO(lead): StatusWriter.mergePatch does the same once it is committed; use it then.
- */
-class RunStatusWriter {
-  private readonly client: KubeClient;
-  private readonly written = new Map<string, Run>();
-  constructor(client: KubeClient) {
-    this.client = client;
-  }
-  latest(cached: Run): Run {
-    const mine = this.written.get(cached.metadata.uid ?? '');
-    if (!mine) return cached;
-    const fresher = newerOf(cached, mine);
-    if (fresher === cached) this.written.delete(cached.metadata.uid ?? '');
-    return fresher;
-  }
-  forget(uid: string | undefined): void {
-    if (uid) this.written.delete(uid);
-  }
-  async mergePatch(run: Run, patch: unknown): Promise<Run | undefined> {
-    const { namespace, name, resourceVersion } = run.metadata;
-    try {
-      const written = await this.client.mergePatch<Run>(Paths.runStatus(namespace!, name!), {
-        metadata: { resourceVersion },
-        status: patch,
-      });
-      this.written.set(written.metadata.uid ?? '', written);
-      return written;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      if (isConflict(err)) throw new StatusConflictError(`${namespace}/${name}`);
-      throw err;
-    }
-  }
-}
 /** How soon Runs left waiting are decided again without an event (a pod's heartbeat going stale). */
 export const RESYNC_MS = 5000;
 
@@ -85,7 +47,7 @@ export class Scheduler {
   private readonly pods: Informer<V1Pod>;
   private readonly runtimes: Informer<Runtime>;
   private readonly index = new RunIndex();
-  private readonly status: RunStatusWriter;
+  private readonly status: StatusWriter<Run>;
   private readonly controller: Controller;
   private readonly explainer: Controller;
   /** What each waiting Run (namespace/name) is to be told, until it is written or moot. */
@@ -98,7 +60,8 @@ export class Scheduler {
     });
     this.pods = cache.informer<V1Pod>(Paths.pods(), { labelSelector: Label.Runtime });
     this.runtimes = cache.informer<Runtime>(Paths.runtimes());
-    this.status = new RunStatusWriter(options.client);
+    // Run status transitions are merge patches (lib/run-status.ts: null removes a field).
+    this.status = new StatusWriter<Run>(options.client, Paths.runStatus);
     // The index first: the controller's handlers, registered next, may reconcile at once.
     this.runs.on('add', (r) => this.index.upsert(r));
     this.runs.on('update', (r) => {
