@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { namedExports } from './s3-store.ts';
 
 const run = promisify(execFile);
 
@@ -35,5 +36,13 @@ describe('S3Store', () => {
     assert.deepEqual(result.idle, []);
     assert.ok(result.used.includes('@aws-sdk/client-s3'), result.used.join(', '));
     assert.equal(result.error, 'Unreachable');
+  });
+
+  it('takes the exports of a CommonJS package from a dynamic import as Node gives them and as an esbuild bundle does (only default)', () => {
+    class S3Client {}
+    const node = { S3Client, default: { S3Client } };
+    assert.equal(namedExports(node), node);
+    const bundled = { default: { S3Client } };
+    assert.equal(namedExports(bundled as unknown as typeof node).S3Client, S3Client);
   });
 });

@@ -29,6 +29,16 @@ export interface S3StoreOptions {
 
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
+/**
+ * A CommonJS package's exports from a dynamic import, as Node gives them (named) and as an
+ * esbuild ESM bundle gives them (only `default`, the module.exports object: release/bundle.ts keeps
+ * the SDK in lazily loaded chunks).
+ */
+export function namedExports<M extends object>(mod: M): M {
+  const fallback = (mod as { default?: unknown }).default;
+  return Object.keys(mod).length === 1 && fallback && typeof fallback === 'object' ? (fallback as M) : mod;
+}
+
 export class S3Store implements ArtifactStore {
   readonly description: string;
   private readonly o: S3StoreOptions;
@@ -42,7 +52,7 @@ export class S3Store implements ArtifactStore {
   /** The SDK and this store's one client, loaded and made on first use. */
   private connect(): Promise<{ s3: typeof S3Sdk; client: S3Client }> {
     const o = this.o;
-    this.sdk ??= import('@aws-sdk/client-s3').then((s3) => ({
+    this.sdk ??= import('@aws-sdk/client-s3').then(namedExports).then((s3) => ({
       s3,
       client: new s3.S3Client({
         region: o.region || 'us-east-1',
@@ -61,7 +71,7 @@ export class S3Store implements ArtifactStore {
 
   async put(key: string, file: string, options: { size: number; contentType: string }): Promise<void> {
     try {
-      const [{ client }, { Upload }] = await Promise.all([this.connect(), import('@aws-sdk/lib-storage')]);
+      const [{ client }, { Upload }] = await Promise.all([this.connect(), import('@aws-sdk/lib-storage').then(namedExports)]);
       const upload = new Upload({
         client,
         params: { Bucket: this.o.bucket, Key: key, Body: createReadStream(file), ContentType: options.contentType },
