@@ -45,16 +45,7 @@ export class StatusWriter<T extends StatusObject> {
    * object as written, or undefined when the object is gone. Throws StatusConflictError on a race.
    */
   async write<S>(object: T, status: S): Promise<T | undefined> {
-    const { namespace, name } = object.metadata;
-    try {
-      const written = await this.client.replace<T>(this.statusPath(namespace!, name!), { ...object, status });
-      this.written.set(written.metadata.uid ?? '', written);
-      return written;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      if (isConflict(err)) throw new StatusConflictError(`${namespace}/${name}`);
-      throw err;
-    }
+    return this.send(object, (path) => this.client.replace<T>(path, { ...object, status }));
   }
 
   /**
@@ -63,12 +54,15 @@ export class StatusWriter<T extends StatusObject> {
    * field), and a smaller request than a PUT of the whole object.
    */
   async mergePatch(object: T, patch: unknown): Promise<T | undefined> {
-    const { namespace, name, resourceVersion } = object.metadata;
+    const { resourceVersion } = object.metadata;
+    return this.send(object, (path) => this.client.mergePatch<T>(path, { metadata: { resourceVersion }, status: patch }));
+  }
+
+  /** Sends one status request for `object`: remembers what was written, maps 404 and 409. */
+  private async send(object: T, request: (statusPath: string) => Promise<T>): Promise<T | undefined> {
+    const { namespace, name } = object.metadata;
     try {
-      const written = await this.client.mergePatch<T>(this.statusPath(namespace!, name!), {
-        metadata: { resourceVersion },
-        status: patch,
-      });
+      const written = await request(this.statusPath(namespace!, name!));
       this.written.set(written.metadata.uid ?? '', written);
       return written;
     } catch (err) {
