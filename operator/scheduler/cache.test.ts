@@ -3,20 +3,9 @@ import assert from 'node:assert/strict';
 import { Annotation, Reason, type Run, RunPhase } from '../../lib/api.ts';
 import { queueOrder, RunIndex } from './run-index.ts';
 import { schedulerRunView } from './run-view.ts';
+import { fixtureRun } from '../../test/support/run-fixture.ts';
 
-const run = (name: string, over: { created?: string; status?: Run['status']; runtime?: string } = {}): Run => ({
-  apiVersion: 'kruntimes.io/v1alpha1',
-  kind: 'Run',
-  metadata: {
-    name,
-    namespace: 'ns',
-    uid: `uid-${name}`,
-    resourceVersion: '1',
-    creationTimestamp: over.created ?? '2026-12-04T00:00:00Z',
-  },
-  spec: { runtime: over.runtime ?? 'bash' },
-  ...(over.status ? { status: over.status } : {}),
-});
+const run = fixtureRun;
 
 describe('scheduler run view (cache transform)', () => {
   it('keeps what the scheduler reads and drops the rest', () => {

@@ -9,20 +9,9 @@ import { SharedCache } from '../../lib/controller/shared-cache.ts';
 import type { Informer } from '../../lib/informer.ts';
 import { type KubeClient, KubeApiError } from '../../lib/kube-client.ts';
 import { Scheduler } from './scheduler.ts';
+import { fixtureRun } from '../../test/support/run-fixture.ts';
 
-const run = (name: string, over: { created?: string; status?: Run['status']; runtime?: string } = {}): Run => ({
-  apiVersion: 'kruntimes.io/v1alpha1',
-  kind: 'Run',
-  metadata: {
-    name,
-    namespace: 'ns',
-    uid: `uid-${name}`,
-    resourceVersion: '1',
-    creationTimestamp: over.created ?? '2026-12-04T00:00:00Z',
-  },
-  spec: { runtime: over.runtime ?? 'bash' },
-  ...(over.status ? { status: over.status } : {}),
-});
+const run = fixtureRun;
 
 type Obj = { metadata?: { name?: string; namespace?: string; uid?: string } };
 /** An informer over a map, with emit() standing in for the watch. */
