@@ -69,7 +69,7 @@ if (role !== Role.Scheduler) {
   // The stale Run reaper and Run TTL: one leader at a time, beside the Runtime controller.
   components.push({
     name: 'kruntimes-reaper',
-    make: () => new Reaper({ client, instance: process.env.HOSTNAME ?? `kruntimes-${role}` }),
+    make: () => new Reaper({ client, cache, instance: process.env.HOSTNAME ?? `kruntimes-${role}` }),
   });
 }
 

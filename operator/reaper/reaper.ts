@@ -5,11 +5,13 @@
 // - Run outcome metrics are counted from the transitions the Run watch shows.
 import type { V1Pod } from '@kubernetes/client-node';
 import { ACTIVE_PHASES, isTerminal, Label, Reason, type Run, RunPhase } from '../../lib/api.ts';
+import type { SharedCache } from '../../lib/controller/shared-cache.ts';
 import { EventAction, EventType, recordEvent } from '../../lib/events.ts';
-import { createInformer, type Informer } from '../../lib/informer.ts';
+import type { Informer } from '../../lib/informer.ts';
 import { isConflict, isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { errorMessage, logger } from '../../lib/log.ts';
 import { phaseOf } from '../../lib/run-status.ts';
+import { CONTROLLER_RUN_VIEW } from '../controller-run-view.ts';
 import { runMetrics } from '../metrics.ts';
 import { judgeAssignment, ReapResult, reap, type Verdict } from './decide.ts';
 import { reaperPodView } from './pod-view.ts';
@@ -21,6 +23,8 @@ const SWEEP_MS = 2000;
 
 export interface ReaperOptions {
   client: KubeClient;
+  /** The controller role's shared informers: the reaper reads the same Run copy as its controllers. */
+  cache: SharedCache;
   /** This replica's name, for Events. */
   instance: string;
   staleAfterMs?: number;
@@ -36,32 +40,37 @@ export class Reaper {
   private readonly lastPhase = new Map<string, RunPhase>();
   private readonly ttlTimers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private sweepTimer?: NodeJS.Timeout;
+  private stopped = false;
 
   constructor(options: ReaperOptions) {
     this.o = options;
   }
 
   async start(): Promise<void> {
-    const { client } = this.o;
-    this.runs = createInformer<Run>({ client, path: Paths.runs() });
-    this.pods = createInformer<V1Pod>({ client, path: Paths.pods(), labelSelector: Label.Runtime });
+    const { cache } = this.o;
+    this.runs = cache.informer<Run>(Paths.runs(), { transform: CONTROLLER_RUN_VIEW });
+    this.pods = cache.informer<V1Pod>(Paths.pods(), { labelSelector: Label.Runtime });
     this.runs.on('add', (r) => this.onRun(r, true));
     this.runs.on('update', (r) => this.onRun(r, false));
     this.runs.on('delete', (r) => this.onRunDeleted(r));
     // A pod event can make its Runs stale at once (deleted, replaced, stopped).
     for (const ev of ['update', 'delete'] as const) this.pods.on(ev, () => this.sweepSoon());
-    await this.pods.start();
-    await this.runs.start();
+    await cache.waitForSync([this.pods, this.runs]);
+    // The shared Run cache may have listed before these handlers were added (another controller
+    // waited for it first): take what it already holds as the initial state.
+    for (const run of this.runs.list()) if (!this.lastPhase.has(run.metadata.uid!)) this.onRun(run, true);
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
     this.sweep();
     log.info('reaper started');
   }
 
+  /** Stops the sweeps and timers; the shared informers belong to the cache and keep running. */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.sweepTimer);
     for (const { timer } of this.ttlTimers.values()) clearTimeout(timer);
-    await Promise.all([this.runs?.stop(), this.pods?.stop()]);
+    this.ttlTimers.clear();
   }
 
   private sweepQueued = false;
@@ -75,6 +84,7 @@ export class Reaper {
   }
 
   private onRun(run: Run, initial: boolean): void {
+    if (this.stopped) return;
     const uid = run.metadata.uid!;
     const phase = phaseOf(run);
     const prev = this.lastPhase.get(uid);
@@ -108,6 +118,7 @@ export class Reaper {
 
   /** Checks every active Run against its pod; also refreshes the phase gauge. */
   private sweep(): void {
+    if (this.stopped) return;
     const now = Date.now();
     const byPhase = new Map<string, number>();
     for (const phase of [RunPhase.Pending, RunPhase.Scheduled, RunPhase.Running]) byPhase.set(phase, 0);

@@ -16,6 +16,7 @@ import type { Informer } from '../../lib/informer.ts';
 import { EventAction, EventType, recordEvent } from '../../lib/events.ts';
 import { collectionPath, isNotFound, KubeApiError, type KubeClient, type ObjectRef, objectPath, Paths } from '../../lib/kube-client.ts';
 import { logger } from '../../lib/log.ts';
+import { CONTROLLER_RUN_VIEW } from '../controller-run-view.ts';
 import { applyFailedStatus, decideRuntime, indexObserved, isMaintainerObject, objectId, withServiceAccountUID } from './decide.ts';
 import { deploymentName, type RenderConfig } from './render.ts';
 import { maintainerName, namesOtherStore, retainedStores } from './render-maintainer.ts';
@@ -55,7 +56,7 @@ export class RuntimeController {
     this.config = options.config;
     const { cache } = options;
     this.runtimes = cache.informer<Runtime>(Paths.runtimes());
-    this.runs = cache.informer<Run>(Paths.runs());
+    this.runs = cache.informer<Run>(Paths.runs(), { transform: CONTROLLER_RUN_VIEW });
     this.owned = (Object.keys(OWNED) as OwnedKind[]).map((kind) => [
       kind,
       cache.informer<Obj>(collectionPath(OWNED[kind], kind), { labelSelector: `${Label.ManagedBy}=${MANAGER}` }),

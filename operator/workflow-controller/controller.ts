@@ -20,6 +20,7 @@ import type { Informer } from '../../lib/informer.ts';
 import { isAlreadyExists, isNotFound, type KubeClient, Paths } from '../../lib/kube-client.ts';
 import { errorMessage, logger } from '../../lib/log.ts';
 import { allTasks, childRunName } from '../../lib/workflow-names.ts';
+import { CONTROLLER_RUN_VIEW } from '../controller-run-view.ts';
 import { countWorkflowsWith, workflowMetrics } from '../metrics.ts';
 import { type ChildRun, decideWorkflow, type WorkflowEvent } from './decide.ts';
 
@@ -60,7 +61,7 @@ export class WorkflowController {
     this.client = options.client;
     this.instance = options.instance;
     this.workflows = options.cache.informer<Workflow>(Paths.workflows());
-    this.runs = options.cache.informer<Run>(Paths.runs());
+    this.runs = options.cache.informer<Run>(Paths.runs(), { transform: CONTROLLER_RUN_VIEW });
     this.status = new StatusWriter<Workflow>(this.client, Paths.workflowStatus);
     this.controller = new Controller({
       name: 'workflow',
