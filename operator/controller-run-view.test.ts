@@ -49,11 +49,7 @@ describe('controller run view (the controller role cache transform)', () => {
     const full = fullRun();
     const view = controllerRunView(full);
     assert.deepEqual(view.metadata, {
-      name: 'a',
-      namespace: 'ns',
-      uid: 'uid-a',
-      resourceVersion: '1',
-      creationTimestamp: '2026-12-04T00:00:00Z',
+      ...fixtureRun('a').metadata,
       labels: { team: 'x' },
       annotations: { [Annotation.CreatedAt]: '2026-12-04T00:00:00.123456Z' },
       finalizers: [Finalizer.ArtifactCleanup],
