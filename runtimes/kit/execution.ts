@@ -4,7 +4,6 @@
 // group and every process carrying its mark are killed before the end is reported; Forget removes
 // its directories (release()).
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,6 +25,7 @@ import {
   sweepMarked,
   workloadEnv,
 } from './isolation.ts';
+import type { LaunchedProcess, ProcessLauncher } from './launcher.ts';
 import type { Logger } from './log.ts';
 import type { OutputReplay } from './output-replay.ts';
 
@@ -68,6 +68,8 @@ export interface ExecutionOptions {
   ownsWorkingDir: boolean;
   /** /proc and signalling for the sweep (tests). */
   sweep?: SweepOptions;
+  /** Starts the process (launcher.ts): the fork server, or Node's spawn. */
+  launcher: ProcessLauncher;
   outputLimitBytes: number;
   /** Receives every output chunk; ended when the execution finishes. */
   replay: OutputReplay;
@@ -102,7 +104,7 @@ export class Execution {
   private readonly stdout: BoundedOutput;
   private readonly stderr: BoundedOutput;
   private readonly finishListeners = new Set<(execution: Execution) => void>();
-  private child: ChildProcess | undefined;
+  private launched: LaunchedProcess | undefined;
   private stopReason: StopReason | undefined;
   private exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   /** performance.now() just before the spawn: the sweep's pid window starts at pid, then. */
@@ -168,11 +170,19 @@ export class Execution {
   stop(reason: StopReason): void {
     if (this.finished || this.stopReason !== undefined || this.exit !== undefined) return;
     this.stopReason = reason;
-    if (this.child === undefined) {
+    if (this.launched === undefined) {
       // Still resolving its command: nothing runs yet, so it ends here and never starts.
       this.finish(ExecutionState.Failed, NO_EXIT_CODE, reason);
       return;
     }
+    // Launched but not started yet: the group is signalled as soon as it exists (onSpawn).
+    if (this.pid === undefined) return;
+    this.signalStop();
+  }
+
+  /** TERM to the whole group now, KILL after the grace. */
+  private signalStop(): void {
+    const reason = this.stopReason;
     this.options.logger('info', 'execution.stopping', { id: this.id, reason, pid: this.pid });
     this.killGroup('SIGTERM');
     this.killTimer = setTimeout(() => this.killGroup('SIGKILL'), this.options.killGraceMs);
@@ -185,44 +195,35 @@ export class Execution {
       this.finish(ExecutionState.Failed, NO_EXIT_CODE, `working directory ${workingDir} does not exist`);
       return;
     }
-    let child: ChildProcess;
+    let launched: LaunchedProcess;
     // Before the fork: the window of the sweep must not start after the pid was allocated.
     const spawning = performance.now();
     try {
       // Inside the try: a read-only working_dir (mkdir .krt) or a NUL byte in env/args fail here.
       const env = this.prepareEnv(spec);
-      child = spawn(spec.file, spec.args, {
-        cwd: workingDir,
-        env,
-        // detached: setsid(), so the process leads a new process group that Cancel can kill whole.
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      launched = this.options.launcher.launch({ file: spec.file, args: spec.args, cwd: workingDir, env });
     } catch (err) {
       this.finish(ExecutionState.Failed, NO_EXIT_CODE, `cannot start ${spec.file}: ${errorText(err)}`);
       return;
     }
-    this.child = child;
-    child.stdout?.on('data', (chunk: Buffer) => {
-      this.stdout.push(chunk);
-      this.replay.push(OutputStream.Stdout, chunk);
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      this.stderr.push(chunk);
-      this.replay.push(OutputStream.Stderr, chunk);
-    });
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      if (child.pid === undefined) {
-        this.finish(ExecutionState.Failed, NO_EXIT_CODE, `cannot start ${spec.file}: ${spawnErrorText(err)}`);
-      } else {
-        this.options.logger('warn', 'execution.process_error', { id: this.id, error: err.message });
-      }
-    });
-    child.once('exit', (code, signal) => this.onExit(code, signal));
-    child.once('close', () => this.onClose());
-    if (child.pid === undefined) return; // the 'error' event reports why
-    this.pid = child.pid;
+    this.launched = launched;
     this.spawnedAt = spawning;
+    launched.on('output', (stream, chunk) => {
+      (stream === OutputStream.Stdout ? this.stdout : this.stderr).push(chunk);
+      this.replay.push(stream, chunk);
+    });
+    launched.once('error', (err) =>
+      this.finish(ExecutionState.Failed, NO_EXIT_CODE, `cannot start ${spec.file}: ${spawnErrorText(err)}`),
+    );
+    launched.once('spawn', (pid) => this.onSpawn(pid, spec.file, timeoutSeconds));
+    launched.once('exit', (code, signal) => this.onExit(code, signal));
+    launched.once('close', () => this.onClose());
+    launched.once('lost', (reason) => this.onLost(reason));
+  }
+
+  private onSpawn(pid: number, file: string, timeoutSeconds: number): void {
+    if (this.finished) return;
+    this.pid = pid;
     this.startedAt = Date.now();
     this.state = ExecutionState.Running;
     if (timeoutSeconds > 0) {
@@ -233,10 +234,23 @@ export class Execution {
     }
     this.options.logger('info', 'execution.started', {
       id: this.id,
-      pid: this.pid,
-      file: spec.file,
+      pid,
+      file,
       startMs: this.startedAt - this.acceptedAt,
     });
+    // Cancelled (or timed out) while it was being launched.
+    if (this.stopReason !== undefined && this.exit === undefined) this.signalStop();
+  }
+
+  /**
+   * The launcher went away while the process ran: its end can no longer be observed, so the
+   * execution is stopped (its group and marked processes killed) and fails with the reason.
+   */
+  private onLost(reason: string): void {
+    if (this.finished) return;
+    this.killGroup('SIGKILL');
+    this.sweep();
+    this.finish(ExecutionState.Failed, NO_EXIT_CODE, `${reason}; the execution was stopped`);
   }
 
   /** The workload env (isolation.ts) and a fresh, empty HOME and TMPDIR for it. */
@@ -326,8 +340,7 @@ export class Execution {
       this.sweep();
       this.lingerTimer = setTimeout(() => {
         // Something outside the group (it called setsid) holds the pipes: stop reading.
-        this.child?.stdout?.destroy();
-        this.child?.stderr?.destroy();
+        this.launched?.abandonOutput();
         this.onClose();
       }, ABANDON_PIPES_MS);
     }, this.options.lingerMs);

@@ -4,6 +4,7 @@
 import { RUNTIME_SERVER_PORT } from '../../lib/api.ts';
 import { errorText } from './execution.ts';
 import { passEnvNames } from './isolation.ts';
+import { LauncherKind } from './launcher.ts';
 import { jsonLogger } from './log.ts';
 import { type RuntimeServer, type RuntimeServerOptions, startRuntimeServer } from './server.ts';
 
@@ -15,6 +16,8 @@ export const ServerEnv = {
   KillGraceSeconds: 'KRUNTIME_KILL_GRACE_SECONDS',
   /** More names of the server's environment to give every workload (comma-separated). */
   PassEnv: 'KRUNTIME_PASS_ENV',
+  /** How workloads are started: fork-server (the default where Perl is found) or direct (launcher.ts). */
+  Launcher: 'KRUNTIME_LAUNCHER',
 } as const;
 
 export interface ServeOptions extends Omit<RuntimeServerOptions, 'port' | 'host' | 'logger' | 'killGraceMs'> {
@@ -43,6 +46,7 @@ export async function serveRuntime(options: ServeOptions): Promise<RuntimeServer
       host: env[ServerEnv.Host] || undefined,
       killGraceMs: numberFromEnv(ServerEnv.KillGraceSeconds, DEFAULT_KILL_GRACE_SECONDS) * 1000,
       passEnv: options.passEnv ?? passEnvNames(env[ServerEnv.PassEnv]),
+      launcher: options.launcher ?? launcherFromEnv(env[ServerEnv.Launcher]),
     });
   } catch (err) {
     logger('error', 'server.start_failed', { error: errorText(err) });
@@ -78,6 +82,13 @@ function numberFromEnv(name: string, fallback: number): number {
   if (!Number.isFinite(value) || value < 0)
     throw new Error(`${name} must be a non-negative number, got "${raw}"`);
   return value;
+}
+
+function launcherFromEnv(raw: string | undefined): LauncherKind | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const kinds: readonly string[] = Object.values(LauncherKind);
+  if (!kinds.includes(raw)) throw new Error(`${ServerEnv.Launcher} must be one of ${kinds.join(', ')}, got "${raw}"`);
+  return raw as LauncherKind;
 }
 
 function killQuietly(pid: number): void {

@@ -23,12 +23,14 @@ import {
 import { DEFAULT_OUTPUT_LIMIT_BYTES } from './bounded-output.ts';
 import { type CommandResolver, Execution, errorText } from './execution.ts';
 import { executeDecision, withoutMissingDefaultEntrypoint } from './execute-rules.ts';
+import { ForkServer } from './fork-server.ts';
 import { ownsWorkingDir, PASSED_SERVER_ENV, type SweepOptions, workspaceRootFrom } from './isolation.ts';
+import { DirectLauncher, LauncherKind, type ProcessLauncher } from './launcher.ts';
 import { jsonLogger, type Logger } from './log.ts';
 import { OutputReplay, ReplayBudget } from './output-replay.ts';
 import { streamOutput } from './output-stream.ts';
 import { executeRequestProblem } from './request-checks.ts';
-import { RefusedError } from './workspace.ts';
+import { RefusedError, resolveExecutable } from './workspace.ts';
 
 export interface RuntimeServerOptions {
   /** What process a request runs. */
@@ -73,6 +75,11 @@ export interface RuntimeServerOptions {
   workspaceRoot?: string;
   /** /proc and signalling for the end-of-execution sweep (tests). */
   sweep?: SweepOptions;
+  /**
+   * How workloads are started (launcher.ts): 'fork-server', a small Perl process that forks them
+   * (the default where Perl is on the server's PATH), or 'direct', Node's spawn (the fallback).
+   */
+  launcher?: LauncherKind;
   /** Default: JSON lines on stderr. */
   logger?: Logger;
 }
@@ -115,6 +122,8 @@ export class RuntimeServer {
   /** Ids of finished executions in the order they finished, for maxFinished eviction. */
   private readonly finishedOrder = new Set<string>();
   private readonly replayBudget: ReplayBudget;
+  /** Replaced by the direct launcher if the fork server cannot start or goes away. */
+  private launcher: ProcessLauncher = new DirectLauncher();
   private boundPort = 0;
   private accepting = true;
   private shutdownPromise: Promise<void> | undefined;
@@ -158,7 +167,13 @@ export class RuntimeServer {
     return !this.accepting;
   }
 
-  listen(): Promise<void> {
+  /** The launcher in use: 'fork-server' or 'direct'. */
+  get launcherKind(): LauncherKind {
+    return this.launcher.kind;
+  }
+
+  async listen(): Promise<void> {
+    await this.startLauncher();
     const host = this.options.host ?? DEFAULTS.host;
     const port = this.options.port ?? RUNTIME_SERVER_PORT;
     const bindHost = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
@@ -177,11 +192,35 @@ export class RuntimeServer {
             port: bound,
             wait: this.options.serveWait !== false,
             output: this.options.serveOutput !== false,
+            launcher: this.launcher.kind,
           });
           resolve();
         },
       );
     });
+  }
+
+  /** The fork server when asked for (the default) and Perl is there; the direct launcher otherwise. */
+  private async startLauncher(): Promise<void> {
+    if ((this.options.launcher ?? LauncherKind.ForkServer) !== LauncherKind.ForkServer) return;
+    const perl = resolveExecutable('perl', (this.options.env ?? process.env).PATH);
+    if (perl === undefined) {
+      this.logger('info', 'launcher.direct', { reason: 'perl not found on PATH' });
+      return;
+    }
+    const forkServer = new ForkServer({
+      perl,
+      onExit: (reason) => {
+        this.logger('warn', 'launcher.exited', { reason, now: LauncherKind.Direct });
+        this.launcher = new DirectLauncher();
+      },
+    });
+    try {
+      await forkServer.start();
+      this.launcher = forkServer;
+    } catch (err) {
+      this.logger('warn', 'launcher.direct', { reason: `the fork server could not start: ${errorText(err)}` });
+    }
   }
 
   health(): HealthResponse {
@@ -212,6 +251,7 @@ export class RuntimeServer {
     // Waiters were answered when their executions finished; tryShutdown only waits for in-flight calls.
     const closed = new Promise<void>((resolve) => this.grpcServer.tryShutdown(() => resolve()));
     if (!(await finishesWithin(closed, DEFAULTS.forceShutdownMs))) this.grpcServer.forceShutdown();
+    this.launcher.close();
     this.logger('info', 'server.stopped', {});
   }
 
@@ -239,6 +279,7 @@ export class RuntimeServer {
         scratchRoot: this.scratchRoot,
       }),
       sweep: this.options.sweep,
+      launcher: this.launcher,
       outputLimitBytes: this.options.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES,
       replay: new OutputReplay({
         budget: this.replayBudget,

@@ -1,6 +1,6 @@
 // node test/bench/execute-bench.ts [--runtime bash|python] [--runs 300] [--warmup 30]
 //   [--command 'true' --command 'echo hi'] [--concurrency 1] [--no-output] [--json] [--cpu-prof DIR]
-//   [--checkout DIR] [--node-arg=--max-semi-space-size=1 ...]
+//   [--checkout DIR] [--node-arg=--max-semi-space-size=1 ...] [--launcher fork-server|direct]
 // The Runtime Server's execute path on its own (no cluster): a Runtime Server started as a child
 // process on a free local port, driven as runtimed drives it through the real gRPC client
 // (lib/runtime-client.ts): per execution a workspace <root>/runs/<id>, Execute, an Output stream
@@ -8,14 +8,16 @@
 // Reports, per command:
 //  - Execute→exit: from the Execute call to the finished status in the client's hands
 //    (p50/p95/p99/max), and the whole cycle including Forget;
-//  - the server's CPU per execution: utime+stime of the server process from /proc/<pid>/stat, and
-//    apart from it cutime+cstime (the workloads it reaped), both over the measured executions;
+//  - the server's CPU per execution: utime+stime from /proc/<pid>/stat of the server process and
+//    of its fork server (the Perl process that forks the workloads, runtimes/kit/fork-server.ts),
+//    and apart from it cutime+cstime of both (the workloads they reaped), over the measured executions;
 //  - the server's RSS (VmRSS) after the series and the load average before and after;
 //  - the floor: the same command line forked, exec'd and reaped as often by a 4 MB perl process
 //    (FLOOR_PERL), right after the series: what this machine at this load allows.
 // --checkout DIR runs the Runtime Server of another checkout (say, the previous commit's, from
 // `git archive`) with this bench, for a before/after on the same machine at the same time.
 // --node-arg passes a flag to the server's node (say, a V8 heap setting).
+// --launcher sets KRUNTIME_LAUNCHER: how the server starts workloads (its fork server, or Node's spawn).
 // --cpu-prof DIR runs the server with Node's --cpu-prof (a .cpuprofile per server in DIR).
 // Every figure shares the machine with whatever else runs: read them beside the load average.
 
@@ -52,6 +54,7 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     checkout: { type: 'string', default: '.' },
     'node-arg': { type: 'string', multiple: true },
+    launcher: { type: 'string' },
   },
 });
 const runtime = values.runtime as RuntimeName;
@@ -69,20 +72,49 @@ interface ServerCpu {
   childrenMs: number;
 }
 
+/** The server and its fork server, if it runs one. */
 function serverCpu(pid: number): ServerCpu {
-  const stat = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  return { selfMs: (stat.utime + stat.stime) * MS_PER_TICK, childrenMs: (stat.cutime + stat.cstime) * MS_PER_TICK };
+  const cpu: ServerCpu = { selfMs: 0, childrenMs: 0 };
+  for (const member of serverProcesses(pid)) {
+    const stat = parseProcStat(readFileSync(`/proc/${member}/stat`, 'utf8'));
+    cpu.selfMs += (stat.utime + stat.stime) * MS_PER_TICK;
+    cpu.childrenMs += (stat.cutime + stat.cstime) * MS_PER_TICK;
+  }
+  return cpu;
 }
 
-function serverRssMb(pid: number): number {
-  return parseVmRssKb(readFileSync(`/proc/${pid}/status`, 'utf8')) / 1024;
+/**
+ * The server's pid and its fork server's: the server's children in its own process group (a
+ * workload leads a session of its own).
+ */
+function serverProcesses(pid: number): number[] {
+  const { pgrp } = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean);
+  const forkServers = children.map(Number).filter((child) => {
+    try {
+      return parseProcStat(readFileSync(`/proc/${child}/stat`, 'utf8')).pgrp === pgrp;
+    } catch {
+      return false; // a workload that just ended
+    }
+  });
+  return [pid, ...forkServers];
+}
+
+/** The server's RSS and its fork server's, MB. */
+function serverRssMb(pid: number): number[] {
+  return serverProcesses(pid).map((member) => parseVmRssKb(readFileSync(`/proc/${member}/status`, 'utf8')) / 1024);
 }
 
 async function startServer(root: string): Promise<{ child: ChildProcess; address: string }> {
   const port = await freePort();
   const profile = values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']];
   const child = spawn(process.execPath, [...profile, ...(values['node-arg'] ?? []), join(values.checkout, RUNTIME_MAIN[runtime])], {
-    env: { ...process.env, KRUNTIME_PORT: String(port), KRUNTIME_WORKSPACE: root },
+    env: {
+      ...process.env,
+      KRUNTIME_PORT: String(port),
+      KRUNTIME_WORKSPACE: root,
+      ...(values.launcher === undefined ? {} : { KRUNTIME_LAUNCHER: values.launcher }),
+    },
     // Its JSON log lines are read and dropped, as a container runtime reads them.
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -214,7 +246,7 @@ try {
       executionsPerSecond: round((runs / wallMs) * 1000, 1),
       serverCpuMsPerExecution: round((cpuAfter.selfMs - cpuBefore.selfMs) / runs),
       workloadCpuMsPerExecution: round((cpuAfter.childrenMs - cpuBefore.childrenMs) / runs),
-      serverRssMb: round(serverRssMb(child.pid!), 1),
+      serverRssMb: serverRssMb(child.pid!).map((mb) => round(mb, 1)),
       floorMs: floor === undefined ? undefined : stats(floor),
       loadAverage: [round(loadBefore, 1), round(loadavg()[0], 1)],
     });
@@ -235,7 +267,7 @@ if (values.json) {
       `${r.runtime} \`${r.command}\` × ${r.runs} (concurrency ${r.concurrency}${r.output ? ', with Output' : ''}; load ${r.loadAverage.join(' → ')})\n` +
         `  Execute→exit  ${p(r.executeToExitMs)}\n` +
         `  whole cycle   ${p(r.cycleMs)}  (${r.executionsPerSecond}/s)\n` +
-        `  server CPU    ${r.serverCpuMsPerExecution} ms per execution (+ workload ${r.workloadCpuMsPerExecution} ms)  RSS ${r.serverRssMb} MB\n` +
+        `  server CPU    ${r.serverCpuMsPerExecution} ms per execution (+ workload ${r.workloadCpuMsPerExecution} ms)  RSS ${r.serverRssMb.join(' + ')} MB\n` +
         `  floor         ${r.floorMs === undefined ? 'no perl' : p(r.floorMs)}  (fork+exec+wait from perl)`,
     );
   }

@@ -79,7 +79,8 @@ describe('node agent: SPDY/3.1 session', () => {
       await synStream(clientDeflate, 3, { streamtype: 'data', port: '80', requestid: '0' }),
     );
     const received: string[] = [];
-    await new Promise((r) => setTimeout(r, 20));
+    // Header blocks inflate on zlib's thread pool: on a loaded machine that takes longer than any fixed pause.
+    await until(() => streams.length === 2);
     assert.deepEqual(
       streams.map((s) => [s.id, s.header('streamtype'), s.header('requestid')]),
       [
@@ -94,7 +95,7 @@ describe('node agent: SPDY/3.1 session', () => {
     });
     const ping = Buffer.from([0x80, 0x03, 0x00, 0x06, 0x00, 0x00, 0x00, 0x04, 0, 0, 0, 7]);
     socket.emit('data', Buffer.concat([dataFrame(3, 'hello'), dataFrame(3, '', true), ping]));
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => ended && written.filter((b) => b[0] & 0x80).length === 3);
     assert.deepEqual(received, ['hello']);
     assert.equal(ended, true);
     // Two SYN_REPLYs (type 2) and the echoed ping.
@@ -114,3 +115,8 @@ describe('node agent: SPDY/3.1 session', () => {
     session.close();
   });
 });
+
+/** Polls every 5 ms until check() holds (mocha's timeout bounds it). */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setTimeout(r, 5));
+}
