@@ -110,9 +110,10 @@ const runtime: Runtime = {
 } as Runtime;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function started(api: FakeApi, podSlots = 1) {
+/** A scheduler with one pod; it explains a wait at once unless told otherwise. */
+async function started(api: FakeApi, podSlots = 1, explainAfterMs = 0) {
   const cache = new MemoryCache();
-  const scheduler = new Scheduler({ client: api.client(), cache, registry: new Registry() });
+  const scheduler = new Scheduler({ client: api.client(), cache, registry: new Registry(), explainAfterMs });
   cache.of<V1Pod>('/pods').emit('add', readyPod('p1', podSlots));
   cache.of<Runtime>('/runtimes').emit('add', runtime);
   await scheduler.start();
@@ -147,6 +148,31 @@ describe('scheduler controller', () => {
     assert.equal(api.stored.get('b')!.status!.phase, RunPhase.Pending);
     assert.equal(api.stored.get('b')!.status!.reason, Reason.AtCapacity);
     assert.equal(api.patches.filter((p) => p.name === 'b').length, 1, JSON.stringify(api.patches));
+    await scheduler.stop();
+  });
+  it('explains a wait only once the Run has waited explainAfterMs: one assigned sooner gets no such write', async () => {
+    const api = new FakeApi();
+    const { scheduler, runs, create } = await started(api, 1, 150);
+    create(run('a', { created: '2026-12-04T00:00:00Z' }));
+    create(run('b', { created: '2026-12-04T00:00:01Z' }));
+    create(run('c', { created: '2026-12-04T00:00:02Z' }));
+    await sleep(30);
+    // a finishes at once: b takes its slot well within the 150 ms; c still waits.
+    const a = api.stored.get('a')!;
+    const done = { ...a, metadata: { ...a.metadata, resourceVersion: '9' }, status: { ...a.status, phase: RunPhase.Succeeded } };
+    api.put(done);
+    runs.emit('update', done);
+    await sleep(30);
+    assert.equal(api.stored.get('b')!.status!.phase, RunPhase.Scheduled);
+    assert.equal(api.stored.get('c')!.status?.reason, undefined, 'not explained yet');
+    await sleep(250);
+    assert.deepEqual(
+      api.patches.filter((p) => p.name !== 'a').map((p) => [p.name, p.reason]),
+      [
+        ['b', Reason.Scheduled],
+        ['c', Reason.AtCapacity],
+      ],
+    );
     await scheduler.stop();
   });
   it('frees the slot when the watch shows the Run finished, and assigns the next', async () => {

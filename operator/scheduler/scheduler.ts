@@ -10,7 +10,9 @@
 //
 // Telling a waiting Run why it waits (AtCapacity, NoReadyPod, RuntimeNotFound) is a second,
 // lower-priority controller keyed by Run: with 10,000 Runs queued behind a full Runtime, those
-// writes must not hold up the assignment of a slot that just freed.
+// writes must not hold up the assignment of a slot that just freed. It tells a Run only once it has
+// waited EXPLAIN_AFTER_MS: in a burst most Runs find a slot within that, and the explanation would
+// be one more write for each, outdated by the next.
 //
 // The Run cache keeps only what the scheduler reads (run-view.ts), so a queued Run costs a few
 // hundred bytes of the scheduler's memory rather than its whole object.
@@ -36,6 +38,9 @@ const log = logger.child({ component: 'scheduler' });
 /** How soon Runs left waiting are decided again without an event (a pod's heartbeat going stale). */
 export const RESYNC_MS = 5000;
 
+/** How long a Run waits, as this scheduler saw it, before it is told why. */
+export const EXPLAIN_AFTER_MS = 1000;
+
 /** The runtime key of a Runtime Pod's events. */
 const podRuntimeKey = (p: V1Pod) => {
   const runtime = p.metadata?.labels?.[Label.Runtime];
@@ -50,11 +55,16 @@ export class Scheduler {
   private readonly status: StatusWriter<Run>;
   private readonly controller: Controller;
   private readonly explainer: Controller;
-  /** What each waiting Run (namespace/name) is to be told, until it is written or moot. */
-  private readonly explanations = new Map<string, { reason: string; message: string }>();
+  /**
+   * What each waiting Run (namespace/name) is to be told, until it is written or moot, and since
+   * when (performance.now()) this scheduler has seen it wait.
+   */
+  private readonly explanations = new Map<string, { reason: string; message: string; since: number }>();
+  private readonly explainAfterMs: number;
 
-  constructor(options: { client: KubeClient; cache: SharedCache; registry: Registry }) {
+  constructor(options: { client: KubeClient; cache: SharedCache; registry: Registry; explainAfterMs?: number }) {
     const { cache } = options;
+    this.explainAfterMs = options.explainAfterMs ?? EXPLAIN_AFTER_MS;
     this.runs = cache.informer<Run>(Paths.runs(), {
       transform: { name: SCHEDULER_RUN_VIEW, apply: schedulerRunView as (o: never) => unknown },
     });
@@ -146,7 +156,8 @@ export class Scheduler {
       if (action.type === 'wait') {
         waiting++;
         const runKey = objectKey(action.run);
-        this.explanations.set(runKey, { reason: action.reason, message: action.message });
+        const since = this.explanations.get(runKey)?.since ?? performance.now();
+        this.explanations.set(runKey, { reason: action.reason, message: action.message, since });
         this.explainer.enqueue(runKey);
       } else writes.push(this.apply(action));
     }
@@ -200,6 +211,8 @@ export class Scheduler {
       this.explanations.delete(runKey);
       return;
     }
+    const waitedMs = performance.now() - want.since;
+    if (waitedMs < this.explainAfterMs) return { requeueAfterMs: Math.ceil(this.explainAfterMs - waitedMs) };
     await this.status.mergePatch(run, waitingStatus(run, want.reason, want.message));
     // A newer explanation that arrived meanwhile stays: the queue runs this key again for it.
     if (this.explanations.get(runKey) === want) this.explanations.delete(runKey);

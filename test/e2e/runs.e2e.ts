@@ -184,7 +184,8 @@ describe('Runs on warm Runtime Pods', function () {
     await waitForRuntimeReady(client, ns, 'single');
     await waitForSchedulable(ns, 'single', 1);
     const yaml = (name: string) =>
-      bashRun(name, 'sleep 1\necho done').replace('runtime: bash', 'runtime: single');
+      // Long enough for the second to wait past the scheduler's 1 s before it explains a wait.
+      bashRun(name, 'sleep 3\necho done').replace('runtime: bash', 'runtime: single');
     await applyYaml(ns, `${yaml('first')}---\n${yaml('second')}`);
     const waiting = await waitFor('one Run waiting AtCapacity', async () => {
       const runs = await Promise.all(['first', 'second'].map((n) => getRun(client, ns, n)));
