@@ -1,5 +1,9 @@
 // Operator entry point. One codebase, two Deployments: `scheduler` and `controller`
 // (`all` runs both in one process, handy for development). Each role elects a leader.
+// A role's modules are imported only by a process that runs that role (dynamic imports, which the
+// image's bundle keeps as chunks of their own): a scheduler neither parses nor holds the code of
+// the Runtime and Workflow controllers, the reaper or the maintainer, nor they the scheduler's
+// (docs/performance.md, "Memory: the images run bundles").
 import http from 'node:http';
 import { SharedCache } from '../lib/controller/shared-cache.ts';
 import { KubeClient, loadKubeConfig } from '../lib/kube-client.ts';
@@ -7,12 +11,7 @@ import { LeaderElector } from '../lib/leader-election.ts';
 import { errorMessage, logger } from '../lib/log.ts';
 import { MAINTAINER_POD_ENV, parsePodSettings, type PodSettings } from '../lib/pod-security.ts';
 import { operatorRegistry } from './metrics.ts';
-import { Reaper } from './reaper/reaper.ts';
-import { RuntimeController } from './runtime-controller/controller.ts';
-import { runMaintainer } from './runtime-maintainer/main.ts';
-import { Scheduler } from './scheduler/scheduler.ts';
 import { VERSION as PLATFORM_VERSION } from './version.ts';
-import { WorkflowController } from './workflow-controller/controller.ts';
 
 const Role = { Scheduler: 'scheduler', Controller: 'controller', All: 'all', Maintainer: 'maintainer' } as const;
 type Role = (typeof Role)[keyof typeof Role];
@@ -25,7 +24,7 @@ if (!Object.values(Role).includes(role)) {
 const namespace = process.env.POD_NAMESPACE ?? 'kruntimes-system';
 const client = await KubeClient.create(loadKubeConfig(), { connections: 16, userAgent: `kruntimes-${role}` });
 // The runtime maintainer (one per Runtime with an artifact store) runs on its own; it never returns.
-if (role === Role.Maintainer) await runMaintainer(client);
+if (role === Role.Maintainer) await (await import('./runtime-maintainer/main.ts')).runMaintainer(client);
 const runtimedImage = process.env.KRUNTIMES_RUNTIMED_IMAGE ?? `kruntimes-runtimed:${PLATFORM_VERSION}`;
 const maintainerImage = process.env.KRUNTIMES_OPERATOR_IMAGE ?? `kruntimes-operator:${PLATFORM_VERSION}`;
 // The chart's `maintainer` values (placement, resources, securityContexts of the maintainer pods).
@@ -47,9 +46,17 @@ interface Component {
 const components: Array<{ name: string; make: () => Component }> = [];
 // One informer cache per process, shared by the controllers on the frame (lib/controller).
 const cache = new SharedCache(client);
-if (role !== Role.Controller)
+const instance = process.env.HOSTNAME ?? `kruntimes-${role}`;
+if (role !== Role.Controller) {
+  const { Scheduler } = await import('./scheduler/scheduler.ts');
   components.push({ name: 'kruntimes-scheduler', make: () => new Scheduler({ client, cache, registry: operatorRegistry }) });
+}
 if (role !== Role.Scheduler) {
+  const [{ RuntimeController }, { WorkflowController }, { Reaper }] = await Promise.all([
+    import('./runtime-controller/controller.ts'),
+    import('./workflow-controller/controller.ts'),
+    import('./reaper/reaper.ts'),
+  ]);
   components.push({
     name: 'kruntimes-controller',
     make: () =>
@@ -58,19 +65,15 @@ if (role !== Role.Scheduler) {
         cache,
         registry: operatorRegistry,
         config: { runtimedImage, platformNamespace: namespace, maintainerImage, maintainerPod },
-        instance: process.env.HOSTNAME ?? `kruntimes-${role}`,
+        instance,
       }),
   });
   components.push({
     name: 'kruntimes-workflow-controller',
-    make: () =>
-      new WorkflowController({ client, cache, registry: operatorRegistry, instance: process.env.HOSTNAME ?? `kruntimes-${role}` }),
+    make: () => new WorkflowController({ client, cache, registry: operatorRegistry, instance }),
   });
   // The stale Run reaper and Run TTL: one leader at a time, beside the Runtime controller.
-  components.push({
-    name: 'kruntimes-reaper',
-    make: () => new Reaper({ client, cache, instance: process.env.HOSTNAME ?? `kruntimes-${role}` }),
-  });
+  components.push({ name: 'kruntimes-reaper', make: () => new Reaper({ client, cache, instance }) });
 }
 
 let leading = 0;

@@ -30,6 +30,41 @@ describe('release/bundle.ts: the images\' ahead-of-time bundles', () => {
     assert.match(o.banner?.js ?? '', /createRequire/);
   });
 
+  it('loads each operator role\'s modules only in a process that runs the role (chunks of their own)', async function () {
+    this.timeout(120_000);
+    const esbuild = await import('esbuild-wasm');
+    const { metafile } = await esbuild.build({ ...imageBundleOptions('operator', join(tmpdir(), 'krt-bundle-unused')), write: false });
+    // The modules in an output and in every chunk it imports statically: what a process holds once it has loaded it.
+    const loaded = (output: string, seen = new Set<string>()): Set<string> => {
+      if (seen.has(output)) return new Set();
+      seen.add(output);
+      const o = metafile.outputs[output];
+      const modules = new Set(Object.keys(o.inputs));
+      for (const i of o.imports) if (i.kind === 'import-statement' && !i.external) for (const m of loaded(i.path, seen)) modules.add(m);
+      return modules;
+    };
+    const outputs = Object.keys(metafile.outputs);
+    const outputOf = (module: string) => outputs.find((f) => Object.hasOwn(metafile.outputs[f].inputs, module))!;
+    const entry = outputs.find((f) => f.endsWith(bundleFile('operator')))!;
+    const roles = {
+      scheduler: 'operator/scheduler/scheduler.ts',
+      runtimeController: 'operator/runtime-controller/controller.ts',
+      workflowController: 'operator/workflow-controller/controller.ts',
+      reaper: 'operator/reaper/reaper.ts',
+      maintainer: 'operator/runtime-maintainer/maintainer.ts',
+    } as const;
+    const atStart = loaded(entry);
+    assert.ok(atStart.has('lib/kube-client.ts'));
+    for (const module of Object.values(roles)) assert.ok(!atStart.has(module), `${module} is loaded by every role`);
+    const scheduler = loaded(outputOf(roles.scheduler));
+    for (const module of [roles.runtimeController, roles.workflowController, roles.reaper, roles.maintainer]) {
+      assert.ok(!scheduler.has(module), `the scheduler loads ${module}`);
+    }
+    const controller = loaded(outputOf(roles.runtimeController));
+    assert.ok(!controller.has(roles.scheduler), 'the controller loads the scheduler');
+    assert.ok(!controller.has(roles.maintainer), 'the controller loads the maintainer');
+  });
+
   it('copies the files the bundled modules read at run time, once each', () => {
     assert.deepEqual(runtimeFilesOf(['lib/log.ts', 'lib/runtime-proto.ts', 'lib/runtime-proto.ts']), ['proto/runtime/v1/runtime.proto']);
     assert.deepEqual(runtimeFilesOf(['operator/main.ts']), []);
