@@ -124,6 +124,8 @@ export class RuntimeServer {
   private readonly replayBudget: ReplayBudget;
   /** Replaced by the direct launcher if the fork server cannot start or goes away. */
   private launcher: ProcessLauncher = new DirectLauncher();
+  /** A fork server that went away: its socket stays open for its waiters until shutdown. */
+  private retiredLauncher: ProcessLauncher | undefined;
   private boundPort = 0;
   private accepting = true;
   private shutdownPromise: Promise<void> | undefined;
@@ -212,6 +214,7 @@ export class RuntimeServer {
       perl,
       onExit: (reason) => {
         this.logger('warn', 'launcher.exited', { reason, now: LauncherKind.Direct });
+        this.retiredLauncher = forkServer;
         this.launcher = new DirectLauncher();
       },
     });
@@ -252,6 +255,7 @@ export class RuntimeServer {
     const closed = new Promise<void>((resolve) => this.grpcServer.tryShutdown(() => resolve()));
     if (!(await finishesWithin(closed, DEFAULTS.forceShutdownMs))) this.grpcServer.forceShutdown();
     this.launcher.close();
+    this.retiredLauncher?.close();
     this.logger('info', 'server.stopped', {});
   }
 
