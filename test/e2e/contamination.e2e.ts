@@ -45,7 +45,17 @@ setsid ${PYTHON} -c 'import socket, time; s = socket.socket(); s.setsockopt(sock
 listening=no
 for i in $(seq 100); do if (echo >/dev/tcp/127.0.0.1/${PORT}) 2>/dev/null; then listening=yes; break; fi; sleep 0.05; done
 processes=0
-for p in /proc/[0-9]*; do mapfile -d '' -t argv <"$p/cmdline" 2>/dev/null || continue; case "\${argv[*]}" in *${TAG}*) processes=$((processes + 1)) ;; esac; done
+# A child forked but not yet exec'd (bash -c's sleep) still shows its parent's command line: count
+# a tagged process only when its parent is not tagged too.
+for p in /proc/[0-9]*; do
+  mapfile -d '' -t argv <"$p/cmdline" 2>/dev/null || continue
+  case "\${argv[*]}" in *${TAG}*) ;; *) continue ;; esac
+  read -r stat <"$p/stat" 2>/dev/null || continue
+  set -- \${stat##*) }
+  mapfile -d '' -t parent <"/proc/$2/cmdline" 2>/dev/null
+  case "\${parent[*]}" in *${TAG}*) continue ;; esac
+  processes=$((processes + 1))
+done
 { echo "home=$HOME"; echo "tmpdir=$TMPDIR"; echo "workspace=$PWD"; echo "listening=$listening"; echo "processes=$processes"; } >> "$KRUNTIME_OUTPUTS"
 `;
 
