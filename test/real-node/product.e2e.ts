@@ -308,6 +308,18 @@ spec:
     }, { timeoutMs: 30_000, intervalMs: 1000 });
   });
 
+  it('the built-in Runtime Servers start workloads through their fork server (the image\'s Perl), not by forking Node', async () => {
+    for (const runtime of ['bash', 'python']) {
+      const pod = await runtimePod(runtime);
+      const log = await kubectl(['logs', '-n', NS, pod.metadata.name, '-c', 'runtime']);
+      const listening = log.split('\n').find((line) => line.includes('"server.listening"'));
+      assert.match(listening ?? '', /"launcher":"fork-server"/, `${runtime}: ${listening}`);
+      const procs = await kubectl(['exec', '-n', NS, pod.metadata.name, '-c', 'runtime', '--', 'sh', '-c',
+        'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " <"$f"; echo; done']);
+      assert.match(procs, /perl -e [\s\S]*? kruntimes-fork-server-\d+-/, `${runtime}: no fork server among\n${procs}`);
+    }
+  });
+
   it('applies the resource limits we render: read from the container\'s own cgroup', async () => {
     const pod = await runtimePod('bash');
     const limits = await kubectl(['exec', '-n', NS, pod.metadata.name, '-c', 'runtime', '--', 'sh', '-c',
