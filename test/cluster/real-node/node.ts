@@ -22,6 +22,7 @@ import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises
 import path from 'node:path';
 import { clusterPaths, REPO_ROOT } from '../config.ts';
 import { cgroupSetup, containerdPaths, hasCapSysResource, renderContainerdConfig } from './containerd-config.ts';
+import { ensureDebianPackages } from './exec.ts';
 import { binDir, RECIPES } from './go-builds.ts';
 import {
   joinPaths,
@@ -331,9 +332,18 @@ async function waitReady(timeoutMs: number): Promise<NodeJson> {
   }
 }
 
+/**
+ * What the node runs from the host, by Debian package: nft (the service DNAT table, and
+ * kube-network-policies through knftables), ip, iptables (CNI portmap, the kubelet's chains), ps
+ * and sysctl, openssl (the node's certificates). A fresh Debian lacks nftables at least.
+ */
+const HOST_PACKAGES = ['nftables', 'iproute2', 'iptables', 'procps', 'openssl'] as const;
+
 async function up(): Promise<void> {
   if (!existsSync(cluster.kubeconfig)) throw new Error(`no local cluster (${cluster.kubeconfig}): start it with npm run cluster -- up`);
   if ((await kubectl(['get', '--raw', '/readyz'])).code !== 0) throw new Error('the local cluster\'s apiserver does not answer: start it with npm run cluster -- up');
+  await mkdir(jp.logs, { recursive: true });
+  await ensureDebianPackages(HOST_PACKAGES, path.join(jp.logs, 'apt.log'));
   if (process.argv.includes('--no-build') && existsSync(path.join(realNodePaths().images, 'images.json'))) say('--no-build: using the images already built');
   else await build();
   const cg = cgroupSetup((await must('stat', ['-fc', '%T', '/sys/fs/cgroup'])).trim(), await readFile('/proc/1/comm', 'utf8'));
