@@ -3,7 +3,8 @@
 // against a stub apiserver (empty lists, silent watches, every write accepted) and read after
 // they settle. Each runs either from the TypeScript sources (type stripping, as the images did) or
 // from the images' bundles (release/bundle.ts, made into a temporary folder) with the Node flags
-// and environment the images use. Reported per process: RSS, PSS and USS (private pages) from
+// and environment the images use. Reported per process (the Runtime Server's fork server, its child
+// in its process group, in a row of its own): RSS, PSS and USS (private pages) from
 // /proc/<pid>/smaps_rollup — RSS counts the Node binary's pages every Node process on a node
 // shares, USS what this process alone holds — and the CPU it took to start.
 // Usage: node test/bench/idle-rss.ts [--sources] [--bare] [--settle 20] [--runs 1]
@@ -101,10 +102,20 @@ async function measure(o: { sources: boolean; bare: boolean; settleMs: number; b
       children.push({ name: p.name, child: spawn(process.execPath, [...flags, file, ...p.args], { env: { ...env, ...ports }, stdio: 'ignore' }) });
     }
     await new Promise((r) => setTimeout(r, o.settleMs));
-    return children.map(({ name, child }) => {
-      const stat = parseProcStat(readFileSync(`/proc/${child.pid}/stat`, 'utf8'));
-      return { name, ...parseSmapsRollup(readFileSync(`/proc/${child.pid}/smaps_rollup`, 'utf8')), startCpuMs: (stat.utime + stat.stime) * 10 };
-    });
+    const row = (name: string, pid: number) => {
+      const stat = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      return { name, ...parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')), startCpuMs: (stat.utime + stat.stime) * 10 };
+    };
+    // A process's helpers are its children in its own process group: the Runtime Server's fork server.
+    const helpers = (pid: number) => {
+      const { pgrp } = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ').filter(Boolean).map(Number)
+        .filter((c) => parseProcStat(readFileSync(`/proc/${c}/stat`, 'utf8')).pgrp === pgrp);
+    };
+    return children.flatMap(({ name, child }) => [
+      row(name, child.pid!),
+      ...helpers(child.pid!).map((pid) => row(`${name}'s fork server`, pid)),
+    ]);
   } finally {
     for (const { child } of children) child.kill('SIGKILL');
     api.closeAllConnections();
