@@ -35,6 +35,7 @@ import {
   applyYaml,
   kubectl,
   setupPlatform,
+  waitFor,
   waitForRuntimeReady,
   waitForSchedulable,
 } from '../support/platform.ts';
@@ -118,6 +119,14 @@ if (REAL) {
   client = await KubeClient.create(loadKubeConfig({ kubeconfig: clusterPaths().kubeconfig }));
 } else ({ client } = await setupPlatform());
 await kubectl(['create', 'namespace', ns], { check: false });
+// A bench Runtime left by an earlier run (the other node kind, other replicas) would be rolled to
+// this one's template while the measurement runs, its pods deleted under the Runs: start from none.
+await kubectl(['delete', 'runtime', 'bench', '-n', ns, '--ignore-not-found', '--wait=true']);
+await waitFor(
+  'the bench Runtime Pods of an earlier run gone',
+  async () => (await kubectl(['get', 'pods', '-n', ns, '-l', 'runtime=bench', '-o', 'name'])).stdout.trim() === '' || undefined,
+  { timeoutMs: 120_000, intervalMs: 250 },
+);
 await applyYaml(
   ns,
   `apiVersion: kruntimes.io/v1alpha1
