@@ -1,10 +1,12 @@
-// A lean Kubernetes API client for the hot paths (status patches, claims, creates).
-// client-node's generated APIs build a new TLS agent for every request; this client keeps one
-// keep-alive undici pool per apiserver, and reuses client-node for kubeconfig loading and watches.
-import type https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+// A lean Kubernetes API client for the hot paths (status patches, claims, creates) and the
+// informers' lists and watches. client-node's generated APIs build a new TLS agent for every
+// request; this client keeps one keep-alive undici pool per apiserver, and a second one for
+// watches, which each hold a connection for minutes. Where the access comes from (a Pod's service
+// account or a kubeconfig) is lib/cluster-access.ts's.
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent, type Dispatcher } from 'undici';
 import { API_VERSION, Plural } from './api.ts';
+import { type ClusterAccess, kubeConfigAccess } from './cluster-access.ts';
 
 export const ContentType = {
   Json: 'application/json',
@@ -37,6 +39,32 @@ export function isNotFound(err: unknown): boolean {
 export function isAlreadyExists(err: unknown): boolean {
   return err instanceof KubeApiError && err.code === 409 && err.reason === 'AlreadyExists';
 }
+/** A watch or list from a resourceVersion the apiserver no longer has: list again. */
+export function isGone(err: unknown): boolean {
+  return err instanceof KubeApiError && err.code === 410;
+}
+
+/** The error an apiserver's Status (a failed response's body, or a watch's ERROR event) stands for. */
+export function statusError(
+  code: number,
+  status: { reason?: string; message?: string; details?: unknown; code?: number },
+  fallback: string,
+): KubeApiError {
+  return new KubeApiError({
+    code: status.code ?? code,
+    reason: status.reason ?? String(status.code ?? code),
+    message: status.message || fallback,
+    details: status.details,
+  });
+}
+
+function parseStatus(text: string): { reason?: string; message?: string; details?: unknown } {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { message: text };
+  }
+}
 
 export interface RequestOptions {
   body?: unknown;
@@ -45,70 +73,50 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** Loads the kubeconfig the way kubectl does: --kubeconfig, $KUBECONFIG, ~/.kube/config, in-cluster. */
-export function loadKubeConfig(options: { kubeconfig?: string; context?: string } = {}): KubeConfig {
-  const kc = new KubeConfig();
-  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-  else kc.loadFromDefault();
-  if (options.context) kc.setCurrentContext(options.context);
-  if (!kc.getCurrentCluster())
-    throw new Error('no Kubernetes cluster configured: set KUBECONFIG or --kubeconfig');
-  return kc;
+/** One event of a watch (BOOKMARK carries only metadata.resourceVersion). */
+export interface WatchEvent<T = unknown> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+  object: T;
 }
 
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
   readonly server: string;
   private readonly dispatcher: Dispatcher;
+  private readonly watchDispatcher: Dispatcher;
   private headers: Record<string, string>;
   private readonly refreshAuth: () => Promise<Record<string, string>>;
   private refreshTimer?: NodeJS.Timeout;
 
   private constructor(options: {
-    kubeConfig: KubeConfig;
+    server: string;
     dispatcher: Dispatcher;
+    watchDispatcher: Dispatcher;
     headers: Record<string, string>;
     refreshAuth: () => Promise<Record<string, string>>;
   }) {
-    this.kubeConfig = options.kubeConfig;
-    this.server = options.kubeConfig.getCurrentCluster()!.server.replace(/\/$/, '');
+    this.server = options.server;
     this.dispatcher = options.dispatcher;
+    this.watchDispatcher = options.watchDispatcher;
     this.headers = options.headers;
     this.refreshAuth = options.refreshAuth;
   }
 
   /** `userAgent` also names the field manager of every write in managedFields. */
   static async create(
-    kubeConfig: KubeConfig,
+    access: ClusterAccess,
     options: { connections?: number; userAgent?: string } = {},
   ): Promise<KubeClient> {
-    const authHeaders = async () => {
-      const opts: https.RequestOptions = {};
-      await kubeConfig.applyToHTTPSOptions(opts);
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = String(v);
-      if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-      headers['user-agent'] = options.userAgent ?? 'kruntimes';
-      return { headers, opts };
-    };
-    const { headers, opts } = await authHeaders();
-    const cluster = kubeConfig.getCurrentCluster()!;
-    const dispatcher = new Agent({
-      connections: options.connections ?? 8,
-      keepAliveTimeout: 60_000,
-      connect: {
-        ca: opts.ca as string | undefined,
-        cert: opts.cert as string | undefined,
-        key: opts.key as string | undefined,
-        rejectUnauthorized: cluster.skipTLSVerify ? false : undefined,
-        servername: cluster.tlsServerName,
-      },
+    const authHeaders = async () => ({
+      ...(await access.authHeaders()),
+      'user-agent': options.userAgent ?? 'kruntimes',
     });
+    const connect = { ...access.tls };
     const client = new KubeClient({
-      kubeConfig,
-      dispatcher,
-      headers,
-      refreshAuth: async () => (await authHeaders()).headers,
+      server: access.server,
+      dispatcher: new Agent({ connections: options.connections ?? 8, keepAliveTimeout: 60_000, connect }),
+      watchDispatcher: new Agent({ connect }),
+      headers: await authHeaders(),
+      refreshAuth: authHeaders,
     });
     // Bound service-account tokens rotate on disk; re-read them well before they expire.
     client.refreshTimer = setInterval(() => {
@@ -123,9 +131,17 @@ export class KubeClient {
     return client;
   }
 
+  /** A client for a loaded kubeconfig's current context. */
+  static async fromKubeConfig(
+    kubeConfig: KubeConfig,
+    options: { connections?: number; userAgent?: string } = {},
+  ): Promise<KubeClient> {
+    return KubeClient.create(await kubeConfigAccess(kubeConfig), options);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.refreshTimer);
-    await this.dispatcher.close();
+    await Promise.all([this.dispatcher.close(), this.watchDispatcher.destroy()]);
   }
 
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -152,20 +168,51 @@ export class KubeClient {
     });
     const text = await res.body.text();
     if (res.statusCode >= 400) {
-      let status: { reason?: string; message?: string; details?: unknown } = {};
-      try {
-        status = JSON.parse(text);
-      } catch {
-        status = { message: text };
-      }
-      throw new KubeApiError({
-        code: res.statusCode,
-        reason: status.reason ?? String(res.statusCode),
-        message: status.message || `${method} ${path}: HTTP ${res.statusCode}`,
-        details: status.details,
-      });
+      throw statusError(res.statusCode, parseStatus(text), `${method} ${path}: HTTP ${res.statusCode}`);
     }
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Watches a collection (`?watch=1` with the query's resourceVersion and selectors), calling
+   * onEvent for each event in order. Resolves when the apiserver ends the watch (its
+   * timeoutSeconds) and rejects when it fails: a KubeApiError for a refused watch or an ERROR
+   * event (410 when the resourceVersion is too old), an abort through the signal, or no byte for
+   * `idleTimeoutMs`.
+   */
+  async watch<T = unknown>(
+    path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    onEvent: (event: WatchEvent<T>) => void,
+    options: { signal?: AbortSignal; idleTimeoutMs?: number } = {},
+  ): Promise<void> {
+    const q = new URLSearchParams({ watch: '1' });
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
+    const res = await this.watchDispatcher.request({
+      origin: this.server,
+      path: `${path}?${q}`,
+      method: 'GET',
+      headers: { ...this.headers, accept: 'application/json' },
+      signal: options.signal,
+      bodyTimeout: options.idleTimeoutMs ?? 0,
+    });
+    if (res.statusCode !== 200) {
+      const text = await res.body.text();
+      throw statusError(res.statusCode, parseStatus(text), `watch ${path}: HTTP ${res.statusCode}`);
+    }
+    res.body.setEncoding('utf8');
+    let pending = '';
+    for await (const chunk of res.body as AsyncIterable<string>) {
+      pending += chunk;
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (!line.trim()) continue;
+        const event = JSON.parse(line) as { type: string; object: never };
+        if (event.type === 'ERROR') throw statusError(500, event.object, `watch ${path}: ERROR event`);
+        onEvent(event as WatchEvent<T>);
+      }
+    }
   }
 
   get<T>(path: string, options?: RequestOptions): Promise<T> {

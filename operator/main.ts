@@ -6,7 +6,8 @@
 // (docs/performance.md, "Memory: the images run bundles").
 import http from 'node:http';
 import { SharedCache } from '../lib/controller/shared-cache.ts';
-import { KubeClient, loadKubeConfig } from '../lib/kube-client.ts';
+import { clusterAccessFromEnvironment } from '../lib/cluster-access.ts';
+import { KubeClient } from '../lib/kube-client.ts';
 import { LeaderElector } from '../lib/leader-election.ts';
 import { errorMessage, logger } from '../lib/log.ts';
 import { MAINTAINER_POD_ENV, parsePodSettings, type PodSettings } from '../lib/pod-security.ts';
@@ -22,7 +23,7 @@ if (!Object.values(Role).includes(role)) {
   process.exit(2);
 }
 const namespace = process.env.POD_NAMESPACE ?? 'kruntimes-system';
-const client = await KubeClient.create(loadKubeConfig(), { connections: 16, userAgent: `kruntimes-${role}` });
+const client = await KubeClient.create(await clusterAccessFromEnvironment(), { connections: 16, userAgent: `kruntimes-${role}` });
 // The runtime maintainer (one per Runtime with an artifact store) runs on its own; it never returns.
 if (role === Role.Maintainer) await (await import('./runtime-maintainer/main.ts')).runMaintainer(client);
 const runtimedImage = process.env.KRUNTIMES_RUNTIMED_IMAGE ?? `kruntimes-runtimed:${PLATFORM_VERSION}`;

@@ -65,6 +65,26 @@ describe('release/bundle.ts: the images\' ahead-of-time bundles', () => {
     assert.ok(!controller.has(roles.maintainer), 'the controller loads the maintainer');
   });
 
+  it('loads client-node in neither runtimed nor the operator unless a kubeconfig is read', async function () {
+    this.timeout(120_000);
+    const esbuild = await import('esbuild-wasm');
+    for (const image of ['runtimed', 'operator'] as const) {
+      const { metafile } = await esbuild.build({ ...imageBundleOptions(image, join(tmpdir(), 'krt-bundle-unused')), write: false });
+      const atStart = new Set<string>();
+      const visit = (output: string) => {
+        if (atStart.has(output)) return;
+        atStart.add(output);
+        for (const i of metafile.outputs[output].imports) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+      };
+      visit(Object.keys(metafile.outputs).find((f) => f.endsWith(bundleFile(image)))!);
+      const modules = [...atStart].flatMap((output) => Object.keys(metafile.outputs[output].inputs));
+      assert.ok(modules.includes('lib/informer.ts'), `${image}: lib/informer.ts at start`);
+      assert.deepEqual(modules.filter((m) => m.includes('@kubernetes/client-node') || m === 'lib/kubeconfig.ts'), [], `${image} loads client-node at start`);
+      const kubeconfigChunk = Object.keys(metafile.outputs).find((f) => Object.hasOwn(metafile.outputs[f].inputs, 'lib/kubeconfig.ts'));
+      assert.ok(kubeconfigChunk && !atStart.has(kubeconfigChunk), `${image}: lib/kubeconfig.ts in a chunk of its own`);
+    }
+  });
+
   it('copies the files the bundled modules read at run time, once each', () => {
     assert.deepEqual(runtimeFilesOf(['lib/log.ts', 'lib/runtime-proto.ts', 'lib/runtime-proto.ts']), ['proto/runtime/v1/runtime.proto']);
     assert.deepEqual(runtimeFilesOf(['operator/main.ts']), []);

@@ -2,7 +2,8 @@
 import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { KubeClient, loadKubeConfig } from '../lib/kube-client.ts';
+import { clusterAccessFromEnvironment } from '../lib/cluster-access.ts';
+import { KubeClient } from '../lib/kube-client.ts';
 import { errorMessage, logger } from '../lib/log.ts';
 import { RuntimeServerClient } from '../lib/runtime-client.ts';
 import { openStore, storeEnvironment } from '../lib/artifact-store/open-store.ts';
@@ -22,7 +23,7 @@ import { Runtimed } from './runtimed.ts';
 process.umask(0o007);
 const config = configFromEnv();
 await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
-const client = await KubeClient.create(loadKubeConfig(), { userAgent: 'runtimed' });
+const client = await KubeClient.create(await clusterAccessFromEnvironment(), { userAgent: 'runtimed' });
 const server = new RuntimeServerClient({ address: config.serverAddress });
 // On runtimed's own volume, so Run logs outlive a runtimed restart (not the pod) and the workload
 // never reads another Run's log.

@@ -34,7 +34,7 @@ export interface ConnectOptions {
 
 export async function connect(options: ConnectOptions): Promise<Connection> {
   const kubeConfig = loadKubeConfig(options);
-  const client = await KubeClient.create(kubeConfig, { connections: 4 });
+  const client = await KubeClient.fromKubeConfig(kubeConfig, { connections: 4 });
   const trace = options.trace ?? (() => {});
   const send = client.request.bind(client);
   // Every API call goes through request(); wrapping it here gives -v tracing and error

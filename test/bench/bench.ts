@@ -29,7 +29,8 @@ import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KubeClient, loadKubeConfig, Paths } from '../../lib/kube-client.ts';
+import { KubeClient, Paths } from '../../lib/kube-client.ts';
+import { loadKubeConfig } from '../../lib/kubeconfig.ts';
 import { clusterPaths } from '../cluster/config.ts';
 import {
   applyYaml,
@@ -116,7 +117,7 @@ if (REAL) {
   await installOnRealNode({
     values: { scheduler: { resources: { requests: { cpu: '100m' } } }, controller: { resources: { requests: { cpu: '100m' } } } },
   });
-  client = await KubeClient.create(loadKubeConfig({ kubeconfig: clusterPaths().kubeconfig }));
+  client = await KubeClient.fromKubeConfig(loadKubeConfig({ kubeconfig: clusterPaths().kubeconfig }));
 } else ({ client } = await setupPlatform());
 await kubectl(['create', 'namespace', ns], { check: false });
 // A bench Runtime left by an earlier run (the other node kind, other replicas) would be rolled to

@@ -3,21 +3,25 @@
 // against a stub apiserver (empty lists, silent watches, every write accepted) and read after
 // they settle. Each runs either from the TypeScript sources (type stripping, as the images did) or
 // from the images' bundles (release/bundle.ts, made into a temporary folder) with the Node flags
-// and environment the images use. Reported per process (the Runtime Server's fork server, its child
+// and environment the images use. The processes reach the stub as in a Pod, through the service
+// account's mount (a tmpfs over /run in a mount namespace of their own, so root is needed) and an
+// HTTPS server, unless --kubeconfig gives them a kubeconfig instead (what they load outside a Pod:
+// client-node's KubeConfig, lib/cluster-access.ts). Reported per process (the Runtime Server's fork server, its child
 // in its process group, in a row of its own): RSS, PSS and USS (private pages) from
 // /proc/<pid>/smaps_rollup — RSS counts the Node binary's pages every Node process on a node
 // shares, USS what this process alone holds — and the CPU it took to start.
-// Usage: node test/bench/idle-rss.ts [--sources] [--bare] [--settle 20] [--runs 1]
+// Usage: node test/bench/idle-rss.ts [--sources] [--bare] [--kubeconfig] [--settle 20] [--runs 1]
 //   --sources: run the TypeScript entry points; --bare: bundles without NODE_RUNTIME_ARGS/ENV.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleFile, bundleImage, IMAGE_BUNDLES, type ImageDir, NODE_RUNTIME_ARGS, NODE_RUNTIME_ENV, stopBundler } from '../../release/bundle.ts';
+import { SERVICE_ACCOUNT_DIR } from '../../lib/cluster-access.ts';
 import { REPO_ROOT } from '../cluster/config.ts';
 import { freePort } from '../../runtimes/kit/testing.ts';
 import { parseProcStat } from './process-usage.ts';
@@ -38,9 +42,9 @@ export function parseSmapsRollup(text: string): ProcessMemory {
 }
 
 /** An apiserver that knows no objects: lists are empty, watches stay silent, writes echo back. */
-function stubApiserver(): Promise<http.Server> {
+function stubApiserver(tls: { cert: string; key: string }): Promise<https.Server> {
   let rv = 1;
-  const server = http.createServer((req, res) => {
+  const server = https.createServer(tls, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://stub');
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
@@ -77,19 +81,40 @@ const PROCESSES = [
   { name: 'controller', dir: 'operator', args: ['controller'] },
 ] as const satisfies ReadonlyArray<{ name: string; dir: ImageDir; args: string[] }>;
 
-async function measure(o: { sources: boolean; bare: boolean; settleMs: number; bundles: string; work: string }) {
-  const api = await stubApiserver();
+/** The stub's self-signed serving certificate for 127.0.0.1, and the service account's files. */
+function podCredentials(work: string): { cert: string; key: string; serviceAccount: string } {
+  const serviceAccount = path.join(work, 'serviceaccount');
+  mkdirSync(serviceAccount, { recursive: true });
+  const [certFile, keyFile] = [path.join(serviceAccount, 'ca.crt'), path.join(work, 'stub.key')];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=stub', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+  writeFileSync(path.join(serviceAccount, 'token'), 'stub');
+  return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), serviceAccount };
+}
+
+/** Runs argv with the service account mounted where a Pod has it, in a mount namespace of its own. */
+function asInPod(serviceAccount: string, argv: string[]): string[] {
+  const script = `mount -t tmpfs tmpfs /run && mkdir -p ${SERVICE_ACCOUNT_DIR} && cp "$0"/* ${SERVICE_ACCOUNT_DIR}/ && exec "$@"`;
+  return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script, serviceAccount, ...argv];
+}
+
+interface MeasureOptions { sources: boolean; bare: boolean; kubeconfig: boolean; settleMs: number; bundles: string; work: string }
+
+async function measure(o: MeasureOptions) {
+  const credentials = podCredentials(o.work);
+  const api = await stubApiserver(credentials);
+  const port = (api.address() as AddressInfo).port;
   const kubeconfig = path.join(o.work, 'kubeconfig');
-  const server = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
   await writeFile(kubeconfig, JSON.stringify({
     apiVersion: 'v1', kind: 'Config', 'current-context': 'stub',
-    clusters: [{ name: 'stub', cluster: { server, 'insecure-skip-tls-verify': true } }],
+    clusters: [{ name: 'stub', cluster: { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }],
     users: [{ name: 'stub', user: { token: 'stub' } }],
     contexts: [{ name: 'stub', context: { cluster: 'stub', user: 'stub' } }],
   }));
   const serverPort = await freePort();
   const env = {
-    PATH: process.env.PATH, KUBECONFIG: kubeconfig, POD_NAME: 'idle', POD_NAMESPACE: 'idle', POD_UID: 'idle',
+    PATH: process.env.PATH, POD_NAME: 'idle', POD_NAMESPACE: 'idle', POD_UID: 'idle',
+    ...(o.kubeconfig ? { KUBECONFIG: kubeconfig } : { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(port) }),
     KRUNTIME_WORKSPACE: path.join(o.work, 'workspace'), KRUNTIME_PORT: String(serverPort), KRUNTIME_SERVER_ADDR: `127.0.0.1:${serverPort}`,
     ...(o.sources || o.bare ? {} : NODE_RUNTIME_ENV),
   };
@@ -99,7 +124,9 @@ async function measure(o: { sources: boolean; bare: boolean; settleMs: number; b
       const file = o.sources ? path.join(REPO_ROOT, IMAGE_BUNDLES[p.dir].entry) : path.join(o.bundles, p.dir, bundleFile(p.dir));
       const flags = o.sources || o.bare ? [] : NODE_RUNTIME_ARGS;
       const ports = { KRUNTIMED_HTTP_PORT: String(await freePort()), HEALTH_PORT: String(await freePort()) };
-      children.push({ name: p.name, child: spawn(process.execPath, [...flags, file, ...p.args], { env: { ...env, ...ports }, stdio: 'ignore' }) });
+      const argv = [process.execPath, ...flags, file, ...p.args];
+      const [command, ...args] = o.kubeconfig ? argv : asInPod(credentials.serviceAccount, argv);
+      children.push({ name: p.name, child: spawn(command, args, { env: { ...env, ...ports }, stdio: 'ignore' }) });
     }
     await new Promise((r) => setTimeout(r, o.settleMs));
     const row = (name: string, pid: number) => {
@@ -125,7 +152,7 @@ async function measure(o: { sources: boolean; bare: boolean; settleMs: number; b
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    options: { sources: { type: 'boolean' }, bare: { type: 'boolean' }, settle: { type: 'string', default: '20' }, runs: { type: 'string', default: '1' } },
+    options: { sources: { type: 'boolean' }, bare: { type: 'boolean' }, kubeconfig: { type: 'boolean' }, settle: { type: 'string', default: '20' }, runs: { type: 'string', default: '1' } },
   });
   const work = await mkdtemp(path.join(tmpdir(), 'krt-idle-rss-'));
   try {
@@ -136,11 +163,12 @@ if (import.meta.main) {
       await stopBundler();
     }
     const imageFlags = [...NODE_RUNTIME_ARGS, ...Object.entries(NODE_RUNTIME_ENV).map(([k, v]) => `${k}=${v}`)].join(' ');
-    const mode = values.sources ? 'TypeScript sources' : values.bare ? 'bundles, no flags' : `bundles, ${imageFlags}`;
+    const mode = `${values.sources ? 'TypeScript sources' : values.bare ? 'bundles, no flags' : `bundles, ${imageFlags}`}, ${values.kubeconfig ? 'a kubeconfig' : 'the service account'}`;
     for (let i = 0; i < Number(values.runs); i++) {
       const load = loadavg()[0].toFixed(2);
       const settleMs = Number(values.settle) * 1000;
-      const rows = await measure({ sources: !!values.sources, bare: !!values.bare, settleMs, bundles, work });
+      const flags = { sources: !!values.sources, bare: !!values.bare, kubeconfig: !!values.kubeconfig };
+      const rows = await measure({ ...flags, settleMs, bundles, work });
       process.stdout.write(`${mode} (load ${load}): ${rows.map((r) => `${r.name} RSS ${r.rss} PSS ${r.pss} USS ${r.uss} MB, start CPU ${r.startCpuMs} ms`).join('; ')}\n`);
     }
   } finally {

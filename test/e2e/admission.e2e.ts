@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Finalizer, type Run, RunPhase } from '../../lib/api.ts';
-import { KubeApiError, KubeClient, loadKubeConfig, Paths } from '../../lib/kube-client.ts';
+import { KubeApiError, KubeClient, Paths } from '../../lib/kube-client.ts';
+import { loadKubeConfig } from '../../lib/kubeconfig.ts';
 import { serviceAccountName } from '../../operator/runtime-controller/render.ts';
 import {
   applyYaml,
@@ -36,7 +37,7 @@ async function clientWithToken(kubeconfigPath: string, token: string): Promise<K
     contexts: [{ name: 'runtime-pod', cluster: cluster.name, user: 'runtime-pod' }],
     currentContext: 'runtime-pod',
   });
-  return KubeClient.create(kc);
+  return KubeClient.fromKubeConfig(kc);
 }
 
 /** The apiserver's refusal of `write`: its HTTP code and message. */

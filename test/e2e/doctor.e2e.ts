@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadKubeConfig } from '../../lib/kube-client.ts';
+import { loadKubeConfig } from '../../lib/kubeconfig.ts';
 import {
   applyYaml,
   createNamespace,

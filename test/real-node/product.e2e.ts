@@ -15,7 +15,8 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Label, MANAGER, type Run } from '../../lib/api.ts';
-import { KubeClient, loadKubeConfig } from '../../lib/kube-client.ts';
+import { KubeClient } from '../../lib/kube-client.ts';
+import { loadKubeConfig } from '../../lib/kubeconfig.ts';
 import { clusterPaths, REPO_ROOT } from '../cluster/config.ts';
 import { containerdPaths } from '../cluster/real-node/containerd-config.ts';
 import { binDir, RECIPES } from '../cluster/real-node/go-builds.ts';
@@ -102,7 +103,7 @@ describe('the product on the real node: kubectl krt install with the built image
       values: { bash: { resources: { limits: { memory: '256Mi', cpu: '500m' }, requests: { memory: '64Mi', cpu: '50m' } } } },
     });
     assert.match(install.out, new RegExp(`built-in Runtimes in ${NS}`));
-    client = await KubeClient.create(loadKubeConfig({ kubeconfig: KUBECONFIG }));
+    client = await KubeClient.fromKubeConfig(loadKubeConfig({ kubeconfig: KUBECONFIG }));
   });
 
   after(async function () {

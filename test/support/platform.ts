@@ -6,7 +6,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isTerminal, type Run, type Runtime } from '../../lib/api.ts';
-import { KubeClient, loadKubeConfig, Paths } from '../../lib/kube-client.ts';
+import { KubeClient, Paths } from '../../lib/kube-client.ts';
+import { loadKubeConfig } from '../../lib/kubeconfig.ts';
 import { ensureCluster } from '../cluster/cluster.ts';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -101,7 +102,7 @@ export function setupPlatform(): Promise<Platform> {
     const { kubeconfigPath } = await ensureCluster();
     process.env.KUBECONFIG = kubeconfigPath;
     await installPlatformFromManifests();
-    const client = await KubeClient.create(loadKubeConfig({ kubeconfig: kubeconfigPath }));
+    const client = await KubeClient.fromKubeConfig(loadKubeConfig({ kubeconfig: kubeconfigPath }));
     return { kubeconfigPath, client };
   })();
   return platform;
