@@ -1,10 +1,13 @@
 // A lean Kubernetes API client for the hot paths (status patches, claims, creates) and the
 // informers' lists and watches. client-node's generated APIs build a new TLS agent for every
-// request; this client keeps one keep-alive undici pool per apiserver, and a second one for
-// watches, which each hold a connection for minutes. Where the access comes from (a Pod's service
-// account or a kubeconfig) is lib/cluster-access.ts's.
+// request; this client keeps one keep-alive agent per apiserver, and a second one for watches,
+// which each hold a connection for minutes. It is Node's own http(s) client: undici, which it used
+// before, costs every process ≈ 10 MB of RSS at start (its 755 KB and its HTTP parser compiled
+// from WebAssembly) for no measurable gain at a few requests per Run (docs/performance.md). Where
+// the access comes from (a Pod's service account or a kubeconfig) is lib/cluster-access.ts's.
+import http from 'node:http';
+import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Agent, type Dispatcher } from 'undici';
 import { API_VERSION, Plural } from './api.ts';
 import { type ClusterAccess, kubeConfigAccess } from './cluster-access.ts';
 
@@ -79,24 +82,32 @@ export interface WatchEvent<T = unknown> {
   object: T;
 }
 
+/** A response read to its end. */
+interface Answer {
+  statusCode: number;
+  text: string;
+}
+
 export class KubeClient {
   readonly server: string;
-  private readonly dispatcher: Dispatcher;
-  private readonly watchDispatcher: Dispatcher;
+  private readonly origin: URL;
+  private readonly agent: http.Agent;
+  private readonly watchAgent: http.Agent;
   private headers: Record<string, string>;
   private readonly refreshAuth: () => Promise<Record<string, string>>;
   private refreshTimer?: NodeJS.Timeout;
 
   private constructor(options: {
     server: string;
-    dispatcher: Dispatcher;
-    watchDispatcher: Dispatcher;
+    agent: http.Agent;
+    watchAgent: http.Agent;
     headers: Record<string, string>;
     refreshAuth: () => Promise<Record<string, string>>;
   }) {
-    this.server = options.server;
-    this.dispatcher = options.dispatcher;
-    this.watchDispatcher = options.watchDispatcher;
+    this.server = options.server.replace(/\/$/, '');
+    this.origin = new URL(this.server);
+    this.agent = options.agent;
+    this.watchAgent = options.watchAgent;
     this.headers = options.headers;
     this.refreshAuth = options.refreshAuth;
   }
@@ -110,11 +121,12 @@ export class KubeClient {
       ...(await access.authHeaders()),
       'user-agent': options.userAgent ?? 'kruntimes',
     });
-    const connect = { ...access.tls };
+    const agent = (o: https.AgentOptions) => (access.server.startsWith('https:') ? new https.Agent(o) : new http.Agent(o));
     const client = new KubeClient({
       server: access.server,
-      dispatcher: new Agent({ connections: options.connections ?? 8, keepAliveTimeout: 60_000, connect }),
-      watchDispatcher: new Agent({ connect }),
+      // An idle connection is closed after 60 s (the apiserver keeps one for 90).
+      agent: agent({ ...access.tls, keepAlive: true, maxSockets: options.connections ?? 8, timeout: 60_000 }),
+      watchAgent: agent({ ...access.tls }),
       headers: await authHeaders(),
       refreshAuth: authHeaders,
     });
@@ -141,7 +153,8 @@ export class KubeClient {
 
   async close(): Promise<void> {
     clearInterval(this.refreshTimer);
-    await Promise.all([this.dispatcher.close(), this.watchDispatcher.destroy()]);
+    this.agent.destroy();
+    this.watchAgent.destroy();
   }
 
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -158,19 +171,46 @@ export class KubeClient {
       headers['content-type'] = options.contentType ?? ContentType.Json;
       body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     }
-    const res = await this.dispatcher.request({
-      origin: this.server,
-      path: url.slice(this.server.length),
-      method: method as Dispatcher.HttpMethod,
-      headers,
-      body,
-      signal: options.signal,
-    });
-    const text = await res.body.text();
-    if (res.statusCode >= 400) {
-      throw statusError(res.statusCode, parseStatus(text), `${method} ${path}: HTTP ${res.statusCode}`);
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+    const res = await this.send(this.agent, method, url.slice(this.server.length), headers, body, options.signal);
+    const { statusCode, text } = await readAnswer(res);
+    if (statusCode >= 400) {
+      throw statusError(statusCode, parseStatus(text), `${method} ${path}: HTTP ${statusCode}`);
     }
     return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** Sends one request; resolves with the response once its headers are in. */
+  private send(
+    agent: http.Agent,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+    signal: AbortSignal | undefined,
+    idleTimeoutMs?: number,
+  ): Promise<http.IncomingMessage> {
+    const transport = this.origin.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = transport.request(
+        {
+          agent,
+          protocol: this.origin.protocol,
+          hostname: this.origin.hostname.replace(/^\[|\]$/g, ''),
+          port: this.origin.port,
+          path,
+          method,
+          headers,
+          signal,
+        },
+        resolve,
+      );
+      req.on('error', reject);
+      if (idleTimeoutMs) {
+        req.setTimeout(idleTimeoutMs, () => req.destroy(new Error(`${method} ${path}: no data for ${idleTimeoutMs / 1000} s`)));
+      }
+      req.end(body);
+    });
   }
 
   /**
@@ -188,21 +228,15 @@ export class KubeClient {
   ): Promise<void> {
     const q = new URLSearchParams({ watch: '1' });
     for (const [k, v] of Object.entries(query)) if (v !== undefined) q.set(k, String(v));
-    const res = await this.watchDispatcher.request({
-      origin: this.server,
-      path: `${path}?${q}`,
-      method: 'GET',
-      headers: { ...this.headers, accept: 'application/json' },
-      signal: options.signal,
-      bodyTimeout: options.idleTimeoutMs ?? 0,
-    });
+    const headers = { ...this.headers, accept: 'application/json' };
+    const res = await this.send(this.watchAgent, 'GET', `${path}?${q}`, headers, undefined, options.signal, options.idleTimeoutMs);
     if (res.statusCode !== 200) {
-      const text = await res.body.text();
-      throw statusError(res.statusCode, parseStatus(text), `watch ${path}: HTTP ${res.statusCode}`);
+      const { statusCode, text } = await readAnswer(res);
+      throw statusError(statusCode, parseStatus(text), `watch ${path}: HTTP ${statusCode}`);
     }
-    res.body.setEncoding('utf8');
+    res.setEncoding('utf8');
     let pending = '';
-    for await (const chunk of res.body as AsyncIterable<string>) {
+    for await (const chunk of res as AsyncIterable<string>) {
       pending += chunk;
       for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
         const line = pending.slice(0, nl);
@@ -241,6 +275,13 @@ export class KubeClient {
       query: { fieldManager, force: true },
     });
   }
+}
+
+/** Reads a response's body to its end. */
+async function readAnswer(res: http.IncomingMessage): Promise<Answer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return { statusCode: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') };
 }
 
 export { Paths } from './api-paths.ts';
