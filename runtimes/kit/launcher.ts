@@ -23,7 +23,6 @@ export interface LaunchSpec {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-
 interface LaunchedEvents {
   /** The process runs (it has exec'd, or for the direct launcher: it was forked). */
   spawn: [pid: number];
