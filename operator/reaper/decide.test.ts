@@ -95,6 +95,15 @@ describe('stale Run reaper', () => {
     assert.equal(late?.reason, Reason.PodUnhealthy);
     assert.equal(late?.mayHaveStarted, undefined);
     assert.equal(reap(r, late!, NOW).result, ReapResult.Reschedule);
+    // Its last beat came just before it went silent, inside the window: 30 s after the assignment
+    // the heartbeat is not stale yet, and the unclaimed assignment is not taken for a missed one
+    // (it may be running); once the heartbeat is stale the attempt counts. (The fault suite's
+    // frozen runtimed ran such a Run twice in one attempt before.)
+    const beat = scheduledMs + 500;
+    assert.equal(judgeAssignment({ run: r, pod: pod({ heartbeatMs: beat }), nowMs: scheduledMs + 30_001 }), undefined);
+    const stale = judgeAssignment({ run: r, pod: pod({ heartbeatMs: beat }), nowMs: beat + 30_001 });
+    assert.equal(stale?.mayHaveStarted, true);
+    assert.equal(reap(r, stale!, NOW).result, ReapResult.Retry);
     // A Running Run is judged as before.
     const running = judgeAssignment({ run: run(RunPhase.Running), pod: pod({ heartbeatMs: 0 }), nowMs: NOW });
     assert.equal(running?.mayHaveStarted, undefined);

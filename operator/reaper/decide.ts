@@ -82,9 +82,18 @@ export function judgeAssignment(input: AssignmentInput): Verdict | undefined {
       ...(mayHaveStarted ? { mayHaveStarted } : {}),
     };
   }
-  // A healthy pod claims within milliseconds; an assignment left unclaimed this long was missed.
+  // A healthy pod claims within milliseconds; an assignment left unclaimed this long was missed,
+  // provided runtimed beat after its claim window had surely passed (it would have claimed a Run it
+  // started). One whose last beat came before may be running it unclaimed and have gone silent
+  // since: its heartbeat goes stale soon, and the branch above counts the attempt.
   const scheduledMs = Date.parse(status.scheduledTime ?? '');
-  if (status.phase === RunPhase.Scheduled && Number.isFinite(scheduledMs) && nowMs - scheduledMs > staleAfterMs)
+  const horizon = unclaimedHorizonMs(run);
+  if (
+    status.phase === RunPhase.Scheduled &&
+    Number.isFinite(scheduledMs) &&
+    nowMs - scheduledMs > staleAfterMs &&
+    (horizon === undefined || pod.heartbeatMs >= horizon)
+  )
     return { reason: Reason.PodUnhealthy, message: `runtimed on Runtime Pod ${name} did not claim the Run within ${seconds}s` };
   if (!pod.ready && pod.notReadySinceMs !== undefined && nowMs - pod.notReadySinceMs > staleAfterMs)
     return { reason: Reason.PodUnhealthy, message: `Runtime Pod ${name} has not been Ready for more than ${seconds}s` };
